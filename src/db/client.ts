@@ -61,7 +61,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   };
 }
 
-function createPrisma(adapter: ConstructorParameters<typeof PrismaClient>[0]["adapter"], options: OpenDatabaseOptions): PrismaClient {
+function createPrisma(adapter: PrismaPg | PrismaPGlite, options: OpenDatabaseOptions): PrismaClient {
   const prisma = new PrismaClient({
     adapter,
     log: options.onQuery ? [{ emit: "event", level: "query" }] : [],

@@ -1,0 +1,80 @@
+/**
+ * Access tokens: HS256 JWTs carrying a subject, a workspace and scopes. One function signs, one
+ * verifies; nothing else in the code base touches jsonwebtoken.
+ */
+import jwt from "jsonwebtoken";
+import { isScope, type Scope } from "./scopes.ts";
+
+const ISSUER = "swarmgraph";
+const AUDIENCE = "swarmgraph";
+
+/** Who is calling: the verified content of an access token. */
+export interface Principal {
+  /** The token's subject (a user, a CLI, an agent). Recorded as the actor of what it does. */
+  subject: string;
+  /** The workspace (tenant) every read and write of this principal is confined to. */
+  workspaceId: string;
+  scopes: ReadonlySet<Scope>;
+  /** When the token stops being accepted. */
+  expiresAt: Date;
+}
+
+export interface SignTokenOptions {
+  subject: string;
+  workspaceId: string;
+  scopes: readonly Scope[];
+  /** Lifetime, e.g. "15m", "12h", "30d", or seconds. */
+  ttl: string | number;
+}
+
+/** Workspace ids are slugs: they appear in tokens, logs and URLs. */
+export const WORKSPACE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export function signToken(secret: string, options: SignTokenOptions): string {
+  if (!WORKSPACE_ID_PATTERN.test(options.workspaceId)) {
+    throw new TokenError(`workspace "${options.workspaceId}" is not a valid workspace id (lowercase letters, digits and -, at most 63)`);
+  }
+  return jwt.sign({ ws: options.workspaceId, scopes: [...options.scopes] }, secret, {
+    algorithm: "HS256",
+    subject: options.subject,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    expiresIn: options.ttl as jwt.SignOptions["expiresIn"],
+  });
+}
+
+/** Why a token was refused, in words a person can act on. Never contains the token. */
+export class TokenError extends Error {
+  override name = "TokenError";
+}
+
+export function verifyToken(secret: string, token: string): Principal {
+  let claims: jwt.JwtPayload;
+  try {
+    claims = jwt.verify(token, secret, { algorithms: ["HS256"], issuer: ISSUER, audience: AUDIENCE }) as jwt.JwtPayload;
+  } catch (error) {
+    if (error instanceof jwt.TokenExpiredError) {
+      throw new TokenError(`access token expired at ${error.expiredAt.toISOString()}; mint a new one`);
+    }
+    if (error instanceof jwt.JsonWebTokenError) throw new TokenError(`invalid access token: ${error.message}`);
+    throw error;
+  }
+  const { sub, ws, scopes, exp } = claims;
+  if (typeof sub !== "string" || typeof ws !== "string" || !WORKSPACE_ID_PATTERN.test(ws) || !Array.isArray(scopes) || typeof exp !== "number") {
+    throw new TokenError("invalid access token: missing or malformed sub, ws, scopes or exp claim");
+  }
+  return {
+    subject: sub,
+    workspaceId: ws,
+    scopes: new Set(scopes.filter((s): s is Scope => typeof s === "string" && isScope(s))),
+    expiresAt: new Date(exp * 1000),
+  };
+}
+
+/** Extracts the token from an `Authorization: Bearer …` value; undefined when absent. */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new TokenError('the Authorization header must be "Bearer <token>"');
+  return match[1];
+}

@@ -1,0 +1,79 @@
+/**
+ * The per-operation context, built by one factory for HTTP requests and graphql-ws operations
+ * alike: the verified principal (`viewer`), the database, the configuration and a fresh
+ * DataLoader cache.
+ */
+import type DataLoader from "dataloader";
+import { GraphQLError } from "graphql";
+import type { Config } from "./config.ts";
+import type { PrismaClient } from "./db/client.ts";
+import type { Actor } from "./events/eventLog.ts";
+import { bearerToken, type Principal, TokenError, verifyToken } from "./auth/tokens.ts";
+
+export interface Context {
+  db: PrismaClient;
+  config: Config;
+  /** The authenticated caller, or null when the request carried no token. */
+  viewer: Principal | null;
+  /** DataLoaders of this operation, keyed by name (see src/schema/loaders.ts). */
+  loaders: Map<string, DataLoader<unknown, unknown>>;
+}
+
+export interface ContextDeps {
+  db: PrismaClient;
+  config: Config;
+  jwtSecret: string;
+  /** Makes sure the viewer's workspace row exists (workspaces come into being with their first token). */
+  ensureWorkspace(workspaceId: string): Promise<void>;
+}
+
+/** Where a token can come from: an HTTP request, or graphql-ws `connection_init` params. */
+export interface ContextSource {
+  request?: Request;
+  connectionParams?: Readonly<Record<string, unknown>>;
+}
+
+export function createContextFactory(deps: ContextDeps) {
+  return async (source: ContextSource): Promise<Context> => {
+    const viewer = await authenticate(deps, source);
+    return { db: deps.db, config: deps.config, viewer, loaders: new Map() };
+  };
+}
+
+/**
+ * Verifies the token of a request or connection. No token → null (fields that need one answer
+ * UNAUTHENTICATED); a bad or expired token → an UNAUTHENTICATED error for the whole operation.
+ */
+export async function authenticate(deps: ContextDeps, source: ContextSource): Promise<Principal | null> {
+  try {
+    const header =
+      source.request?.headers.get("authorization") ??
+      stringParam(source.connectionParams, "authorization") ??
+      stringParam(source.connectionParams, "Authorization");
+    const token = bearerToken(header);
+    if (!token) return null;
+    const principal = verifyToken(deps.jwtSecret, token);
+    await deps.ensureWorkspace(principal.workspaceId);
+    return principal;
+  } catch (error) {
+    if (error instanceof TokenError) throw unauthenticated(error.message);
+    throw error;
+  }
+}
+
+export function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: "UNAUTHENTICATED", http: { status: 401, headers: { "WWW-Authenticate": 'Bearer realm="swarmgraph"' } } },
+  });
+}
+
+/** The actor for service calls. Only reachable behind an auth scope, so a viewer exists. */
+export function actorOf(ctx: Context): Actor {
+  if (!ctx.viewer) throw unauthenticated("this operation needs an access token");
+  return { workspaceId: ctx.viewer.workspaceId, subject: ctx.viewer.subject };
+}
+
+function stringParam(params: Readonly<Record<string, unknown>> | undefined, key: string): string | undefined {
+  const value = params?.[key];
+  return typeof value === "string" ? value : undefined;
+}

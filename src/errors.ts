@@ -1,0 +1,91 @@
+/**
+ * Expected failures of the domain. Services throw these; the GraphQL layer exposes each as a
+ * typed member of a mutation's result union (see src/schema/errors.ts), with a machine `code`,
+ * a message a person can act on, and the ids involved. Anything else is unexpected and masked.
+ */
+
+/** Names of the GraphQL object types a raw id can belong to (used to build global ids). */
+export type EntityType = "Agent" | "Swarm" | "SwarmMember";
+
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+}
+
+/** The id does not exist in the caller's workspace (ids of other workspaces included). */
+export class NotFoundError extends DomainError {
+  readonly code = "NOT_FOUND";
+  constructor(
+    readonly entityType: EntityType,
+    readonly entityId: string,
+  ) {
+    super(`${entityType} ${entityId} was not found in this workspace`);
+    this.name = "NotFoundError";
+  }
+}
+
+/** The action is not allowed from the entity's current state. */
+export class IllegalTransitionError extends DomainError {
+  readonly code = "ILLEGAL_TRANSITION";
+  constructor(
+    readonly entityType: EntityType,
+    readonly entityId: string,
+    readonly fromStatus: string,
+    readonly action: string,
+    readonly allowedFrom: readonly string[],
+  ) {
+    super(`cannot ${action} ${entityType} ${entityId}: it is ${fromStatus}; ${action} is allowed only from ${allowedFrom.join(", ") || "no state"}`);
+    this.name = "IllegalTransitionError";
+  }
+}
+
+/** Joining would exceed the swarm's `maxAgents`. */
+export class SwarmFullError extends DomainError {
+  readonly code = "SWARM_FULL";
+  constructor(
+    readonly swarmId: string,
+    readonly maxAgents: number,
+  ) {
+    super(`swarm ${swarmId} already has its maximum of ${maxAgents} agents`);
+    this.name = "SwarmFullError";
+  }
+}
+
+/** The agent is already a member of the swarm. */
+export class AlreadyMemberError extends DomainError {
+  readonly code = "ALREADY_MEMBER";
+  constructor(
+    readonly swarmId: string,
+    readonly agentId: string,
+  ) {
+    super(`agent ${agentId} is already a member of swarm ${swarmId}`);
+    this.name = "AlreadyMemberError";
+  }
+}
+
+/** The agent is not a member of the swarm. */
+export class NotMemberError extends DomainError {
+  readonly code = "NOT_MEMBER";
+  constructor(
+    readonly swarmId: string,
+    readonly agentId: string,
+  ) {
+    super(`agent ${agentId} is not a member of swarm ${swarmId}`);
+    this.name = "NotMemberError";
+  }
+}
+
+/** One rule an input broke. */
+export interface InputIssue {
+  /** Dotted path of the offending field inside the mutation's input, e.g. "input.maxAgents". */
+  path: string;
+  message: string;
+}
+
+/** The input breaks a rule the GraphQL types cannot express (ranges, lengths, formats). */
+export class InvalidInputError extends DomainError {
+  readonly code = "INVALID_INPUT";
+  constructor(readonly issues: readonly InputIssue[]) {
+    super(`invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
+    this.name = "InvalidInputError";
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Agent domain rules: registration, updates, heartbeats, pause/resume/terminate, and health.
+ * Every change runs in one transaction with its event-log row.
+ */
+import type { Config } from "../../config.ts";
+import type { Db, PrismaClient } from "../../db/client.ts";
+import { lockForTransition } from "../../db/locks.ts";
+import { type Actor, recordEvent } from "../../events/eventLog.ts";
+import { z } from "zod";
+import type { Agent, AgentStatus, Prisma } from "../../generated/prisma/client.ts";
+import { jsonObjectRule, labelListRule, labelRule, nameRule, optionalTextRule, parseInput } from "../../validation.ts";
+import { removeAgentFromSwarms } from "../swarms/service.ts";
+import { AGENT_ACTIONS_ALLOWED_FROM, type AgentAction } from "./stateMachine.ts";
+
+const registerAgentSchema = z.object({
+  name: nameRule,
+  type: labelRule,
+  capabilities: labelListRule.default([]),
+  config: jsonObjectRule.default({}),
+  metadata: jsonObjectRule.default({}),
+});
+export type RegisterAgentInput = z.input<typeof registerAgentSchema>;
+
+const updateAgentSchema = z.object({
+  name: nameRule.nullish(),
+  type: labelRule.nullish(),
+  capabilities: labelListRule.nullish(),
+  config: jsonObjectRule.nullish(),
+  metadata: jsonObjectRule.nullish(),
+});
+export type UpdateAgentInput = z.input<typeof updateAgentSchema>;
+
+export async function registerAgent(db: PrismaClient, actor: Actor, input: RegisterAgentInput): Promise<Agent> {
+  const valid = parseInput(registerAgentSchema, input);
+  return db.$transaction(async (tx) => {
+    const agent = await tx.agent.create({
+      data: { ...valid, config: json(valid.config), metadata: json(valid.metadata), capabilities: normalizeCapabilities(valid.capabilities), workspaceId: actor.workspaceId },
+    });
+    await recordEvent(tx, actor, { topic: "agent", type: "agent.registered", entityId: agent.id, payload: { name: agent.name, type: agent.type, status: agent.status } });
+    return agent;
+  });
+}
+
+/** Replaces the given fields (config and metadata are replaced whole, not merged). */
+export async function updateAgent(db: PrismaClient, actor: Actor, id: string, input: UpdateAgentInput): Promise<Agent> {
+  const valid = parseInput(updateAgentSchema, input);
+  return db.$transaction(async (tx) => {
+    await lockAgent(tx, actor, id, "update");
+    const agent = await tx.agent.update({
+      where: { id },
+      data: {
+        name: valid.name ?? undefined,
+        type: valid.type ?? undefined,
+        capabilities: valid.capabilities ? normalizeCapabilities(valid.capabilities) : undefined,
+        config: json(valid.config) ?? undefined,
+        metadata: json(valid.metadata) ?? undefined,
+      },
+    });
+    const fields = Object.keys(valid).filter((k) => valid[k as keyof typeof valid] != null);
+    await recordEvent(tx, actor, { topic: "agent", type: "agent.updated", entityId: id, payload: { fields } });
+    return agent;
+  });
+}
+
+/**
+ * Records a sign of life, with optional resource metrics. Plain heartbeats write no event (they
+ * are not state changes); one that ends a silence longer than the unresponsive threshold writes
+ * `agent.heartbeat_resumed`.
+ */
+export async function recordHeartbeat(
+  db: PrismaClient,
+  actor: Actor,
+  id: string,
+  metricsInput: Record<string, unknown> | null | undefined,
+  thresholds: HealthThresholds,
+): Promise<Agent> {
+  const metrics = json(parseInput(jsonObjectRule.nullish(), metricsInput, "input.metrics"));
+  return db.$transaction(async (tx) => {
+    await lockAgent(tx, actor, id, "heartbeat");
+    const before = await tx.agent.findUniqueOrThrow({ where: { id }, select: { lastHeartbeatAt: true, createdAt: true, status: true } });
+    const now = new Date();
+    const agent = await tx.agent.update({ where: { id }, data: { lastHeartbeatAt: now, metrics: metrics ?? undefined } });
+    if (agentHealth(before, now, thresholds).status === "UNRESPONSIVE") {
+      await recordEvent(tx, actor, { topic: "agent", type: "agent.heartbeat_resumed", entityId: id, payload: { silentSince: (before.lastHeartbeatAt ?? before.createdAt).toISOString() } });
+    }
+    return agent;
+  });
+}
+
+export async function pauseAgent(db: PrismaClient, actor: Actor, id: string): Promise<Agent> {
+  return db.$transaction(async (tx) => {
+    const { status } = await lockAgent(tx, actor, id, "pause");
+    return setStatus(tx, actor, id, status, { status: "PAUSED", pausedFrom: status }, "agent.paused");
+  });
+}
+
+/** Returns the agent to the status it was paused from. */
+export async function resumeAgent(db: PrismaClient, actor: Actor, id: string): Promise<Agent> {
+  return db.$transaction(async (tx) => {
+    const { status } = await lockAgent(tx, actor, id, "resume");
+    const { pausedFrom } = await tx.agent.findUniqueOrThrow({ where: { id }, select: { pausedFrom: true } });
+    return setStatus(tx, actor, id, status, { status: pausedFrom ?? "IDLE", pausedFrom: null }, "agent.resumed");
+  });
+}
+
+/** Final: keeps the agent with its termination time and reason, and removes it from its swarms. */
+export async function terminateAgent(db: PrismaClient, actor: Actor, id: string, reasonInput: string | null | undefined): Promise<Agent> {
+  const reason = parseInput(optionalTextRule.nullish(), reasonInput, "input.reason");
+  return db.$transaction(async (tx) => {
+    const { status } = await lockAgent(tx, actor, id, "terminate");
+    await removeAgentFromSwarms(tx, actor, id, "agent terminated");
+    return setStatus(tx, actor, id, status, { status: "TERMINATED", pausedFrom: null, terminatedAt: new Date(), terminationReason: reason ?? null }, "agent.terminated");
+  });
+}
+
+/** Locks an agent row and checks the action against the state machine. */
+export function lockAgent(tx: Db, actor: Actor, id: string, action: AgentAction) {
+  return lockForTransition<AgentStatus>(tx, { table: "Agent", id, workspaceId: actor.workspaceId }, action, AGENT_ACTIONS_ALLOWED_FROM[action]);
+}
+
+async function setStatus(
+  tx: Db,
+  actor: Actor,
+  id: string,
+  from: AgentStatus,
+  data: Prisma.AgentUpdateInput & { status: AgentStatus },
+  type: `agent.${string}`,
+): Promise<Agent> {
+  const agent = await tx.agent.update({ where: { id }, data });
+  await recordEvent(tx, actor, { topic: "agent", type, entityId: id, payload: { from, to: data.status } });
+  return agent;
+}
+
+/** JSON objects validated by zod, typed for Prisma's JSON columns. */
+function json(value: Record<string, unknown>): Prisma.InputJsonObject;
+function json(value: Record<string, unknown> | null | undefined): Prisma.InputJsonObject | null | undefined;
+function json(value: Record<string, unknown> | null | undefined) {
+  return value as Prisma.InputJsonObject | null | undefined;
+}
+
+/** Capabilities are matched as sets: trimmed, de-duplicated, sorted. */
+function normalizeCapabilities(capabilities: readonly string[]): string[] {
+  return [...new Set(capabilities.map((c) => c.trim()))].sort();
+}
+
+// ── health ──────────────────────────────────────────────────────────────────────────────────
+
+export type HealthStatus = "HEALTHY" | "DEGRADED" | "UNRESPONSIVE" | "OFFLINE";
+
+export interface HealthThresholds {
+  /** Seconds of silence after which an agent is DEGRADED. */
+  degradedAfter: number;
+  /** Seconds of silence after which an agent is UNRESPONSIVE. */
+  unresponsiveAfter: number;
+}
+
+export function healthThresholds(config: Pick<Config, "heartbeatDegradedAfter" | "heartbeatUnresponsiveAfter">): HealthThresholds {
+  return { degradedAfter: config.heartbeatDegradedAfter, unresponsiveAfter: config.heartbeatUnresponsiveAfter };
+}
+
+/**
+ * Health from the age of the last sign of life (the last heartbeat, or registration for an agent
+ * that never sent one). Terminated agents are OFFLINE.
+ */
+export function agentHealth(
+  agent: Pick<Agent, "status" | "lastHeartbeatAt" | "createdAt">,
+  now: Date,
+  thresholds: HealthThresholds,
+): { status: HealthStatus; silenceSeconds: number } {
+  const silenceSeconds = Math.max(0, (now.getTime() - (agent.lastHeartbeatAt ?? agent.createdAt).getTime()) / 1000);
+  if (agent.status === "TERMINATED") return { status: "OFFLINE", silenceSeconds };
+  if (silenceSeconds >= thresholds.unresponsiveAfter) return { status: "UNRESPONSIVE", silenceSeconds };
+  if (silenceSeconds >= thresholds.degradedAfter) return { status: "DEGRADED", silenceSeconds };
+  return { status: "HEALTHY", silenceSeconds };
+}

@@ -1,0 +1,101 @@
+/** GraphQL types of the swarms domain. */
+import { actorOf } from "../../context.ts";
+import { builder } from "../../schema/builder.ts";
+import { defineLoader } from "../../schema/loaders.ts";
+import { AgentRef, AgentStatusCount } from "../agents/types.ts";
+import { memberStatusCounts } from "./service.ts";
+
+export const SwarmTopologyEnum = builder.enumType("SwarmTopology", {
+  description: "How the agents of a swarm coordinate.",
+  values: {
+    HIERARCHICAL: { description: "Coordinators delegate to workers in a tree." },
+    MESH: { description: "Every agent talks to every other." },
+    STAR: { description: "One coordinator at the center, workers around it." },
+    RING: { description: "Each agent hands work to the next." },
+  } as const,
+});
+
+export const SwarmStatusEnum = builder.enumType("SwarmStatus", {
+  description: "Where a swarm is in its lifecycle: ACTIVE ⇄ PAUSED, either → ARCHIVED (final).",
+  values: {
+    ACTIVE: { description: "Working." },
+    PAUSED: { description: "Paused by an operator; members may still join and leave." },
+    ARCHIVED: { description: "Finished for good; readable, but nothing about it can change." },
+  } as const,
+});
+
+export const SwarmRoleEnum = builder.enumType("SwarmRole", {
+  description: "The part an agent plays in a swarm.",
+  values: {
+    COORDINATOR: { description: "Plans and delegates work to the others." },
+    WORKER: { description: "Does the work it is given." },
+    SPECIALIST: { description: "Brought in for one kind of work." },
+    REVIEWER: { description: "Checks the others' results." },
+    OBSERVER: { description: "Watches without taking work." },
+  } as const,
+});
+
+/** Members by agent status, for all swarms of one operation in one SQL statement. */
+const memberStatusLoader = defineLoader<string, Map<string, number>>("swarm.memberStatusCounts", async (ctx, swarmIds) => {
+  const counts = await memberStatusCounts(ctx.db, actorOf(ctx).workspaceId, swarmIds);
+  return swarmIds.map((id) => counts.get(id) ?? new Map());
+});
+
+const SwarmAgentSummary = builder.objectRef<Map<string, number>>("SwarmAgentSummary").implement({
+  description: "A swarm's members counted by agent status.",
+  fields: (t) => ({
+    total: t.int({ description: "Number of members.", resolve: (counts) => [...counts.values()].reduce((a, b) => a + b, 0) }),
+    byStatus: t.field({
+      type: [AgentStatusCount],
+      description: "Members per agent status (every status listed, zeros included).",
+      resolve: (counts) => (["IDLE", "BUSY", "PAUSED", "TERMINATED"] as const).map((status) => ({ status, count: counts.get(status) ?? 0 })),
+    }),
+  }),
+});
+
+export const SwarmMemberRef = builder.prismaNode("SwarmMember", {
+  description: "An agent's membership in a swarm, with its role.",
+  id: { field: "id", description: "Global id of the membership." },
+  authScopes: { scope: "swarms:read" },
+  findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
+  fields: (t) => ({
+    role: t.expose("role", { type: SwarmRoleEnum, description: "The agent's role in the swarm." }),
+    joinedAt: t.expose("joinedAt", { type: "DateTime", description: "When the agent joined." }),
+    agent: t.relation("agent", { description: "The member agent." }),
+    swarm: t.relation("swarm", { description: "The swarm." }),
+  }),
+});
+
+export const SwarmRef = builder.prismaNode("Swarm", {
+  description: "A group of agents working toward one objective under a topology.",
+  id: { field: "id", description: "Global id of the swarm." },
+  authScopes: { scope: "swarms:read" },
+  findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
+  fields: (t) => ({
+    name: t.exposeString("name", { description: "Human-readable name." }),
+    objective: t.exposeString("objective", { description: "What the swarm is for." }),
+    topology: t.expose("topology", { type: SwarmTopologyEnum, description: "How its agents coordinate." }),
+    status: t.expose("status", { type: SwarmStatusEnum, description: "Lifecycle status." }),
+    maxAgents: t.exposeInt("maxAgents", { nullable: true, description: "Most members the swarm accepts; null for no limit." }),
+    config: t.expose("config", { type: "JSON", description: "Swarm configuration (auto_scale, fault_tolerance, …) as given." }),
+    members: t.relation("members", {
+      description: "Current members with their roles, in joining order.",
+      query: { orderBy: [{ joinedAt: "asc" }, { id: "asc" }] },
+    }),
+    agentSummary: t.field({
+      type: SwarmAgentSummary,
+      description: "Members counted by agent status (batched across swarms: no N+1).",
+      resolve: (swarm, _args, ctx) => memberStatusLoader(ctx).load(swarm.id),
+    }),
+    archivedAt: t.expose("archivedAt", { type: "DateTime", nullable: true, description: "When the swarm was archived; null while it is not." }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the swarm was created." }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When the swarm last changed." }),
+  }),
+});
+
+builder.prismaObjectField(AgentRef, "swarms", (t) =>
+  t.relation("memberships", {
+    description: "The swarms this agent is a member of, with its role in each.",
+    query: { orderBy: [{ joinedAt: "asc" }, { id: "asc" }] },
+  }),
+);

@@ -1,0 +1,110 @@
+/**
+ * The one SchemaBuilder: plugins, scalars, root types and shared conventions. Domain modules in
+ * src/modules/* add their types to it; src/schema/index.ts assembles them.
+ */
+import SchemaBuilder from "@pothos/core";
+import ErrorsPlugin from "@pothos/plugin-errors";
+import PrismaPlugin from "@pothos/plugin-prisma";
+import RelayPlugin from "@pothos/plugin-relay";
+import ScopeAuthPlugin, { type AuthFailure } from "@pothos/plugin-scope-auth";
+import { GraphQLError } from "graphql";
+import { DateTimeResolver, JSONObjectResolver, JSONResolver } from "graphql-scalars";
+import type { Scope } from "../auth/scopes.ts";
+import { InvalidInputError } from "../errors.ts";
+import { type Context, unauthenticated } from "../context.ts";
+import type PrismaTypes from "../generated/pothos-prisma-types.ts";
+import { getDatamodel } from "../generated/pothos-prisma-types.ts";
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: {
+    /** Any valid token. */
+    authenticated: boolean;
+    /** The token grants this scope (or `admin`). */
+    scope: Scope;
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+    JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
+  };
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+}>({
+  // scope-auth wraps outermost, so auth failures stay top-level GraphQL errors.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      authenticated: ctx.viewer !== null,
+      scope: (scope: Scope) => ctx.viewer !== null && (ctx.viewer.scopes.has(scope) || ctx.viewer.scopes.has("admin")),
+    }),
+    unauthorizedError: (_parent, ctx, _info, result) =>
+      ctx.viewer ? forbidden(missingScopes(result.failure)) : unauthenticated("this operation needs an access token: send Authorization: Bearer <token>"),
+  },
+  errors: {
+    directResult: true,
+    defaultTypes: [InvalidInputError],
+    defaultUnionOptions: {
+      name: ({ fieldName }) => `${capitalize(fieldName)}Result`,
+      description: "The mutation's payload on success, or one of the typed errors it can return.",
+    },
+  },
+  prisma: {
+    client: (ctx) => ctx.db,
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    filterConnectionTotalCount: true,
+    onUnusedQuery: process.env.NODE_ENV === "production" ? null : "error",
+    defaultConnectionSize: 20,
+  },
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+    nodeQueryOptions: { description: "Fetches any object by its global id; null when it does not exist in your workspace." },
+    nodesQueryOptions: { description: "Fetches several objects by global id, in order; null for each that does not exist in your workspace." },
+  },
+});
+
+builder.addScalarType("DateTime", DateTimeResolver, { description: "An instant in time, as an RFC 3339 string with time zone (e.g. 2026-11-22T10:00:00.000Z)." });
+builder.addScalarType("JSON", JSONResolver, { description: "Any JSON value." });
+builder.addScalarType("JSONObject", JSONObjectResolver, { description: "A JSON object (string keys, any JSON values)." });
+
+builder.queryType({ description: "Everything a client can read. Every field is confined to the workspace of the caller's token." });
+builder.mutationType({ description: "Everything a client can change. Each mutation takes one `input` and returns a result union: its payload, or a typed error." });
+
+export function capitalize(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+function forbidden(scopes: string[]): GraphQLError {
+  const named = scopes.length > 0 ? `this operation needs the scope ${scopes.join(" or ")}` : "your token does not allow this operation";
+  return new GraphQLError(`${named}; ask for a token that grants it`, {
+    extensions: { code: "FORBIDDEN", requiredScopes: scopes, http: { status: 403 } },
+  });
+}
+
+/** The scopes whose absence made an auth check fail, for a message that names them. */
+function missingScopes(failure: AuthFailure): string[] {
+  if (failure.kind === "AuthScope" && failure.scope === "scope") return [String(failure.parameter)];
+  if ("failures" in failure) return failure.failures.flatMap(missingScopes);
+  return [];
+}
+
+/**
+ * `maxSize` for every connection field: page sizes above MAX_PAGE_SIZE are refused with a clear
+ * error rather than silently truncated.
+ */
+export function pageSizeLimit(args: { first?: number | null; last?: number | null }, ctx: Context): number {
+  const max = ctx.config.maxPageSize;
+  for (const [name, value] of [["first", args.first], ["last", args.last]] as const) {
+    if (value != null && (value < 0 || value > max)) {
+      throw new GraphQLError(`\`${name}\` must be between 0 and ${max}; got ${value}`, { extensions: { code: "BAD_USER_INPUT" } });
+    }
+  }
+  return max;
+}

@@ -1,0 +1,103 @@
+/**
+ * GraphQL shapes of the domain errors in src/errors.ts. Each is an object implementing the
+ * `Error` interface; mutations list the ones they can return in their result union.
+ */
+import { encodeGlobalID } from "@pothos/plugin-relay";
+import { AlreadyMemberError, DomainError, IllegalTransitionError, InvalidInputError, NotFoundError, NotMemberError, SwarmFullError } from "../errors.ts";
+import { builder } from "./builder.ts";
+
+export const ErrorCode = builder.enumType("ErrorCode", {
+  description: "Machine-readable reason of a typed error; switch on it in clients.",
+  values: {
+    NOT_FOUND: { description: "The id does not exist in your workspace." },
+    ILLEGAL_TRANSITION: { description: "The action is not allowed from the entity's current status." },
+    SWARM_FULL: { description: "The swarm already has its maximum number of agents." },
+    ALREADY_MEMBER: { description: "The agent is already a member of the swarm." },
+    NOT_MEMBER: { description: "The agent is not a member of the swarm." },
+    INVALID_INPUT: { description: "The input breaks a rule; `issues` says which field and why." },
+  } as const,
+});
+
+export const ErrorInterface = builder.interfaceRef<DomainError>("Error").implement({
+  description: "An expected failure of a mutation: a code to switch on and a message for people.",
+  fields: (t) => ({
+    code: t.field({ type: ErrorCode, description: "What went wrong, as a stable code.", resolve: (e) => e.code as never }),
+    message: t.exposeString("message", { description: "What went wrong and what to do about it, in words." }),
+  }),
+});
+
+builder.objectType(NotFoundError, {
+  name: "NotFoundError",
+  description: "An id does not exist in your workspace. Ids of other workspaces answer exactly this too.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof NotFoundError,
+  fields: (t) => ({
+    id: t.id({ description: "The global id that was not found.", resolve: (e) => encodeGlobalID(e.entityType, e.entityId) }),
+    entityType: t.exposeString("entityType", { description: "The type of object that was looked up, e.g. Agent." }),
+  }),
+});
+
+builder.objectType(IllegalTransitionError, {
+  name: "IllegalTransitionError",
+  description: "The action is not allowed from the entity's current status; nothing was changed.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof IllegalTransitionError,
+  fields: (t) => ({
+    id: t.id({ description: "Global id of the entity.", resolve: (e) => encodeGlobalID(e.entityType, e.entityId) }),
+    entityType: t.exposeString("entityType", { description: "The type of the entity, e.g. Agent." }),
+    fromStatus: t.exposeString("fromStatus", { description: "The entity's status when the action was refused." }),
+    action: t.exposeString("action", { description: "The refused action, e.g. resume." }),
+    allowedFrom: t.exposeStringList("allowedFrom", { description: "The statuses from which the action is allowed." }),
+  }),
+});
+
+builder.objectType(SwarmFullError, {
+  name: "SwarmFullError",
+  description: "The swarm already has `maxAgents` members; nothing was changed. Raise maxAgents or remove a member first.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof SwarmFullError,
+  fields: (t) => ({
+    swarmId: t.id({ description: "Global id of the full swarm.", resolve: (e) => encodeGlobalID("Swarm", e.swarmId) }),
+    maxAgents: t.exposeInt("maxAgents", { description: "The swarm's member limit." }),
+  }),
+});
+
+builder.objectType(AlreadyMemberError, {
+  name: "AlreadyMemberError",
+  description: "The agent is already a member of the swarm; nothing was changed.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof AlreadyMemberError,
+  fields: (t) => ({
+    swarmId: t.id({ description: "Global id of the swarm.", resolve: (e) => encodeGlobalID("Swarm", e.swarmId) }),
+    agentId: t.id({ description: "Global id of the agent.", resolve: (e) => encodeGlobalID("Agent", e.agentId) }),
+  }),
+});
+
+builder.objectType(NotMemberError, {
+  name: "NotMemberError",
+  description: "The agent is not a member of the swarm; nothing was changed.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof NotMemberError,
+  fields: (t) => ({
+    swarmId: t.id({ description: "Global id of the swarm.", resolve: (e) => encodeGlobalID("Swarm", e.swarmId) }),
+    agentId: t.id({ description: "Global id of the agent.", resolve: (e) => encodeGlobalID("Agent", e.agentId) }),
+  }),
+});
+
+const InputIssue = builder.objectRef<{ path: string; message: string }>("InputIssue").implement({
+  description: "One rule an input broke.",
+  fields: (t) => ({
+    path: t.exposeString("path", { description: "Dotted path of the offending field, e.g. input.maxAgents." }),
+    message: t.exposeString("message", { description: "The rule that was broken." }),
+  }),
+});
+
+builder.objectType(InvalidInputError, {
+  name: "InvalidInputError",
+  description: "The input breaks one or more rules the GraphQL types cannot express; nothing was changed.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof InvalidInputError,
+  fields: (t) => ({
+    issues: t.field({ type: [InputIssue], description: "Every broken rule, one per field.", resolve: (e) => [...e.issues] }),
+  }),
+});

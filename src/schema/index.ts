@@ -1,0 +1,22 @@
+/**
+ * Assembles the GraphQL schema: imports every domain module (each adds its types to the builder)
+ * and builds it. No side effects beyond building.
+ */
+import type { GraphQLSchema } from "graphql";
+import { builder } from "./builder.ts";
+import "./errors.ts";
+import "../modules/system/queries.ts";
+import "../modules/agents/types.ts";
+import "../modules/agents/queries.ts";
+import "../modules/agents/mutations.ts";
+import "../modules/swarms/types.ts";
+import "../modules/swarms/queries.ts";
+import "../modules/swarms/mutations.ts";
+
+let schema: GraphQLSchema | undefined;
+
+/** The schema, built once per process. */
+export function getSchema(): GraphQLSchema {
+  schema ??= builder.toSchema({ sortSchema: true });
+  return schema;
+}
