@@ -1,5 +1,6 @@
 /**
- * The scopes an access token can carry. `admin` implies every other scope.
+ * The scopes an access token can carry. `admin` implies every other scope; a domain's write
+ * scope (and `tasks:claim`) implies its read scope, so a writer can read what it wrote.
  */
 export const SCOPES = {
   "agents:read": "Read agents, their health and metrics.",
@@ -24,4 +25,12 @@ export const ALL_SCOPES = Object.keys(SCOPES) as Scope[];
 
 export function isScope(value: string): value is Scope {
   return Object.hasOwn(SCOPES, value);
+}
+
+/** Whether a token's scopes grant `scope`, with the implications described above. */
+export function grants(held: ReadonlySet<Scope>, scope: Scope): boolean {
+  if (held.has(scope) || held.has("admin")) return true;
+  if (!scope.endsWith(":read")) return false;
+  const domain = scope.slice(0, -":read".length);
+  return held.has(`${domain}:write` as Scope) || (domain === "tasks" && held.has("tasks:claim"));
 }

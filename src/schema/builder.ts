@@ -9,7 +9,7 @@ import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin, { type AuthFailure } from "@pothos/plugin-scope-auth";
 import { GraphQLError } from "graphql";
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from "graphql-scalars";
-import type { Scope } from "../auth/scopes.ts";
+import { grants, type Scope } from "../auth/scopes.ts";
 import { InvalidInputError } from "../errors.ts";
 import { type Context, unauthenticated } from "../context.ts";
 import type PrismaTypes from "../generated/pothos-prisma-types.ts";
@@ -39,7 +39,7 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     authScopes: (ctx) => ({
       authenticated: ctx.viewer !== null,
-      scope: (scope: Scope) => ctx.viewer !== null && (ctx.viewer.scopes.has(scope) || ctx.viewer.scopes.has("admin")),
+      scope: (scope: Scope) => ctx.viewer !== null && grants(ctx.viewer.scopes, scope),
     }),
     unauthorizedError: (_parent, ctx, _info, result) =>
       ctx.viewer ? forbidden(missingScopes(result.failure)) : unauthenticated("this operation needs an access token: send Authorization: Bearer <token>"),
