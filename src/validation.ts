@@ -13,7 +13,13 @@ import { InvalidInputError } from "./errors.ts";
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, prefix = "input"): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new InvalidInputError(result.error.issues.map((issue) => ({ path: [prefix, ...issue.path.map(String)].join("."), message: issue.message })));
+  // One issue per field: the first rule it broke (an empty label breaks both length and pattern).
+  const byPath = new Map<string, string>();
+  for (const issue of result.error.issues) {
+    const path = [prefix, ...issue.path.map(String)].join(".");
+    if (!byPath.has(path)) byPath.set(path, issue.message);
+  }
+  throw new InvalidInputError([...byPath].map(([path, message]) => ({ path, message })));
 }
 
 /** Largest JSON document (config, metadata, metrics) we accept, serialized. */

@@ -63,10 +63,29 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: "omit",
     cursorType: "String",
-    edgesFieldOptions: { nullable: false },
-    nodeFieldOptions: { nullable: false },
-    nodeQueryOptions: { description: "Fetches any object by its global id; null when it does not exist in your workspace." },
-    nodesQueryOptions: { description: "Fetches several objects by global id, in order; null for each that does not exist in your workspace." },
+    edgesFieldOptions: { nullable: false, description: "The items of this page, each with its cursor." },
+    nodeFieldOptions: { nullable: false, description: "The item." },
+    cursorFieldOptions: { description: "Opaque cursor of this item: pass it as `after` or `before` to page from here." },
+    pageInfoFieldOptions: { description: "Where this page sits in the whole list." },
+    pageInfoTypeOptions: { description: "Paging information of a connection (Relay cursor connections)." },
+    hasNextPageFieldOptions: { description: "Whether items follow this page." },
+    hasPreviousPageFieldOptions: { description: "Whether items precede this page." },
+    startCursorFieldOptions: { description: "Cursor of the first item of this page; null when the page is empty." },
+    endCursorFieldOptions: { description: "Cursor of the last item of this page; null when the page is empty." },
+    firstArgOptions: { description: "Return the first n items (at most MAX_PAGE_SIZE, default 20)." },
+    lastArgOptions: { description: "Return the last n items (at most MAX_PAGE_SIZE)." },
+    afterArgOptions: { description: "Return items after this cursor." },
+    beforeArgOptions: { description: "Return items before this cursor." },
+    nodeTypeOptions: { description: "An object with a global id, fetchable with `node(id:)`." },
+    idFieldOptions: { description: "Global id: opaque, stable, and unique across all types." },
+    nodeQueryOptions: {
+      description: "Fetches any object by its global id; null when it does not exist in your workspace.",
+      args: { id: { description: "A global id." } },
+    },
+    nodesQueryOptions: {
+      description: "Fetches several objects by global id, in order; null for each that does not exist in your workspace.",
+      args: { ids: { description: "Global ids." } },
+    },
   },
 });
 
@@ -107,4 +126,21 @@ export function pageSizeLimit(args: { first?: number | null; last?: number | nul
     }
   }
   return max;
+}
+
+/**
+ * Options for a prisma connection type: its description, and a described `totalCount` (the
+ * field plugin-prisma adds for the `totalCount` option, redefined here only to document it).
+ */
+export function connectionOptions(description: string) {
+  return {
+    description,
+    fields: (t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never, object>) => ({
+      totalCount: t.int({
+        description: "How many items match the filter, over all pages.",
+        extensions: { pothosPrismaTotalCount: true },
+        resolve: (parent) => (parent as { totalCount?: () => number | Promise<number> }).totalCount?.() as number,
+      }),
+    }),
+  };
 }

@@ -1,7 +1,7 @@
 /** Read access to agents. */
 import { actorOf } from "../../context.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
-import { builder, pageSizeLimit } from "../../schema/builder.ts";
+import { builder, connectionOptions, pageSizeLimit } from "../../schema/builder.ts";
 import { AgentRef, AgentStatusCount, AgentStatusEnum, OrderDirectionEnum } from "./types.ts";
 
 const AgentOrderField = builder.enumType("AgentOrderField", {
@@ -64,7 +64,7 @@ builder.queryFields((t) => ({
       },
       totalCount: (_root, { filter }, ctx) => ctx.db.agent.count({ where: agentWhere(actorOf(ctx).workspaceId, filter) }),
     },
-    { description: "A page of agents." },
+    connectionOptions("A page of agents."),
     { description: "An agent in a page." },
   ),
   agentStatusCounts: t.field({

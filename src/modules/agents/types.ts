@@ -48,6 +48,7 @@ export const AgentRef = builder.prismaNode("Agent", {
   description: "A worker process (an AI agent, a CLI, a service) that registers, heartbeats and does work.",
   id: { field: "id", description: "Global id of the agent." },
   authScopes: { scope: "agents:read" },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
   fields: (t) => ({
     name: t.exposeString("name", { description: "Human-readable name, e.g. Coder-Alpha." }),

@@ -1,7 +1,7 @@
 /** Read access to swarms. */
 import { actorOf } from "../../context.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
-import { builder, pageSizeLimit } from "../../schema/builder.ts";
+import { builder, connectionOptions, pageSizeLimit } from "../../schema/builder.ts";
 import { OrderDirectionEnum } from "../agents/types.ts";
 import { SwarmRef, SwarmStatusEnum, SwarmTopologyEnum } from "./types.ts";
 
@@ -66,7 +66,7 @@ builder.queryFields((t) => ({
       },
       totalCount: (_root, { filter }, ctx) => ctx.db.swarm.count({ where: swarmWhere(actorOf(ctx).workspaceId, filter) }),
     },
-    { description: "A page of swarms." },
+    connectionOptions("A page of swarms."),
     { description: "A swarm in a page." },
   ),
 }));

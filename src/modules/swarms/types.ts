@@ -57,6 +57,7 @@ export const SwarmMemberRef = builder.prismaNode("SwarmMember", {
   description: "An agent's membership in a swarm, with its role.",
   id: { field: "id", description: "Global id of the membership." },
   authScopes: { scope: "swarms:read" },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
   fields: (t) => ({
     role: t.expose("role", { type: SwarmRoleEnum, description: "The agent's role in the swarm." }),
@@ -70,6 +71,7 @@ export const SwarmRef = builder.prismaNode("Swarm", {
   description: "A group of agents working toward one objective under a topology.",
   id: { field: "id", description: "Global id of the swarm." },
   authScopes: { scope: "swarms:read" },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
   fields: (t) => ({
     name: t.exposeString("name", { description: "Human-readable name." }),
