@@ -1,0 +1,36 @@
+/** Configuration: validated once at start, with messages that say what to fix. */
+import { expect, it } from "vitest";
+import { ConfigError, describeSettings, loadConfig } from "../src/config.ts";
+
+it("uses documented defaults: embedded database in ./data on port 4000", () => {
+  const config = loadConfig({});
+  expect(config).toMatchObject({ port: 4000, host: "127.0.0.1", embedded: true, heartbeatDegradedAfter: 30, heartbeatUnresponsiveAfter: 120, maxPageSize: 100 });
+  expect(config.dataDir.endsWith("/data")).toBe(true);
+});
+
+it("switches to PostgreSQL when DATABASE_URL is set", () => {
+  const config = loadConfig({ DATABASE_URL: "postgres://u@localhost:5432/db" });
+  expect(config.embedded).toBe(false);
+});
+
+it("lists every invalid setting at once, naming the variable", () => {
+  let error: unknown;
+  try {
+    loadConfig({ PORT: "eighty", DATABASE_URL: "mysql://x", JWT_SECRET: "short", LOG_LEVEL: "loud" });
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  const message = (error as Error).message;
+  for (const name of ["PORT", "DATABASE_URL", "JWT_SECRET", "LOG_LEVEL"]) expect(message).toContain(name);
+  expect(message).toContain("postgres://");
+});
+
+it("requires JWT_SECRET in production and consistent heartbeat thresholds", () => {
+  expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/JWT_SECRET is required/);
+  expect(() => loadConfig({ HEARTBEAT_DEGRADED_AFTER_SECONDS: "60", HEARTBEAT_UNRESPONSIVE_AFTER_SECONDS: "30" })).toThrow(/greater than/);
+});
+
+it("documents every setting", () => {
+  for (const row of describeSettings()) expect(row.doc.length).toBeGreaterThan(10);
+});
