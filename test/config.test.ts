@@ -34,3 +34,9 @@ it("requires JWT_SECRET in production and consistent heartbeat thresholds", () =
 it("documents every setting", () => {
   for (const row of describeSettings()) expect(row.doc.length).toBeGreaterThan(10);
 });
+
+it("README's configuration table lists every setting", async () => {
+  const fs = await import("node:fs");
+  const readme = fs.readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  for (const row of describeSettings()) expect(readme).toContain(`| \`${row.env}\` |`);
+});
