@@ -5,7 +5,7 @@
  */
 
 /** Names of the GraphQL object types a raw id can belong to (used to build global ids). */
-export type EntityType = "Agent" | "Swarm" | "SwarmMember";
+export type EntityType = "Agent" | "Swarm" | "SwarmMember" | "Task";
 
 export abstract class DomainError extends Error {
   abstract readonly code: string;
@@ -87,5 +87,37 @@ export class InvalidInputError extends DomainError {
   constructor(readonly issues: readonly InputIssue[]) {
     super(`invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
     this.name = "InvalidInputError";
+  }
+}
+
+/** Why a lease is no longer valid. */
+export type LeaseLostReason = "EXPIRED" | "RECLAIMED" | "CANCELLED" | "FINISHED" | "WRONG_TOKEN";
+
+/**
+ * The caller no longer holds the task: its lease expired (and the task may have been given to
+ * another agent), the task was cancelled or finished, or the token is not the current one.
+ * Nothing was changed.
+ */
+export class LeaseLostError extends DomainError {
+  readonly code = "LEASE_LOST";
+  constructor(
+    readonly taskId: string,
+    readonly reason: LeaseLostReason,
+  ) {
+    super(`the lease on task ${taskId} is no longer valid (${reason.toLowerCase().replace("_", " ")}); drop the work and claim again`);
+    this.name = "LeaseLostError";
+  }
+}
+
+/** The agent lacks capabilities the task requires. */
+export class CapabilityMismatchError extends DomainError {
+  readonly code = "CAPABILITY_MISMATCH";
+  constructor(
+    readonly taskId: string,
+    readonly agentId: string,
+    readonly missing: readonly string[],
+  ) {
+    super(`agent ${agentId} lacks the capabilities task ${taskId} requires: ${missing.join(", ")}`);
+    this.name = "CapabilityMismatchError";
   }
 }

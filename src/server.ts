@@ -18,6 +18,7 @@ import { type Database, type DatabaseTarget, openDatabase } from "./db/client.ts
 import { applyMigrations, pendingMigrations } from "./db/migrations.ts";
 import { DomainError } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { sweepExpiredLeases } from "./modules/tasks/service.ts";
 import { getSchema } from "./schema/index.ts";
 import { EXAMPLE_OPERATION } from "./graphiqlExample.ts";
 
@@ -59,6 +60,7 @@ export function createServer(options: ServerOptions): Server {
   const log = options.logger ?? createLogger(config.logLevel);
   let stopping: Promise<void> | undefined;
   let running: { http: http.Server; wss: WebSocketServer; db: Database; dispose(): Promise<void> } | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
 
   return {
     async start() {
@@ -200,6 +202,19 @@ export function createServer(options: ServerOptions): Server {
           await yoga.dispose();
         },
       };
+      if (config.leaseSweepIntervalMs > 0) {
+        const lease = { leaseSeconds: config.leaseSeconds, retryBaseSeconds: config.retryBaseSeconds };
+        let sweeping = false;
+        sweeper = setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          sweepExpiredLeases(db.prisma, lease)
+            .then((swept) => swept > 0 && log.info({ swept }, "re-queued tasks with expired leases"))
+            .catch((error: unknown) => log.error({ err: error }, "lease sweep failed"))
+            .finally(() => (sweeping = false));
+        }, config.leaseSweepIntervalMs);
+        sweeper.unref();
+      }
       log.info({ port, database: db.kind }, "swarmgraph listening");
       return { url: `http://${host}:${port}/graphql`, wsUrl: `ws://${host}:${port}/graphql`, port, db, jwtSecret, secretGenerated };
     },
@@ -207,6 +222,7 @@ export function createServer(options: ServerOptions): Server {
     stop() {
       stopping ??= (async () => {
         if (!running) return;
+        clearInterval(sweeper);
         const { http: httpServer, db, dispose } = running;
         const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
         httpServer.closeIdleConnections();

@@ -8,7 +8,7 @@ import { IllegalTransitionError, NotFoundError } from "../errors.ts";
 import type { Db } from "./client.ts";
 
 /** Tables with a status column that transitions lock. Fixed names: never user input. */
-export type LockableTable = "Agent" | "Swarm";
+export type LockableTable = "Agent" | "Swarm" | "Task";
 
 export interface LockedRow<Status extends string> {
   id: string;

@@ -3,7 +3,7 @@
  * `Error` interface; mutations list the ones they can return in their result union.
  */
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { AlreadyMemberError, DomainError, IllegalTransitionError, InvalidInputError, NotFoundError, NotMemberError, SwarmFullError } from "../errors.ts";
+import { AlreadyMemberError, CapabilityMismatchError, DomainError, LeaseLostError, IllegalTransitionError, InvalidInputError, NotFoundError, NotMemberError, SwarmFullError } from "../errors.ts";
 import { builder } from "./builder.ts";
 
 export const ErrorCode = builder.enumType("ErrorCode", {
@@ -15,6 +15,8 @@ export const ErrorCode = builder.enumType("ErrorCode", {
     ALREADY_MEMBER: { description: "The agent is already a member of the swarm." },
     NOT_MEMBER: { description: "The agent is not a member of the swarm." },
     INVALID_INPUT: { description: "The input breaks a rule; `issues` says which field and why." },
+    LEASE_LOST: { description: "The caller no longer holds the task's lease; drop the work." },
+    CAPABILITY_MISMATCH: { description: "The agent lacks capabilities the task requires." },
   } as const,
 });
 
@@ -99,5 +101,28 @@ builder.objectType(InvalidInputError, {
   isTypeOf: (e) => e instanceof InvalidInputError,
   fields: (t) => ({
     issues: t.field({ type: [InputIssue], description: "Every broken rule, one per field.", resolve: (e) => [...e.issues] }),
+  }),
+});
+
+builder.objectType(LeaseLostError, {
+  name: "LeaseLostError",
+  description: "The caller no longer holds the task (lease expired, task reclaimed, cancelled or finished); nothing was changed. Drop the work and claim again.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof LeaseLostError,
+  fields: (t) => ({
+    taskId: t.id({ description: "Global id of the task.", resolve: (e) => encodeGlobalID("Task", e.taskId) }),
+    reason: t.exposeString("reason", { description: "EXPIRED, RECLAIMED, CANCELLED, FINISHED or WRONG_TOKEN." }),
+  }),
+});
+
+builder.objectType(CapabilityMismatchError, {
+  name: "CapabilityMismatchError",
+  description: "The agent lacks capabilities the task requires; nothing was changed.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof CapabilityMismatchError,
+  fields: (t) => ({
+    taskId: t.id({ description: "Global id of the task.", resolve: (e) => encodeGlobalID("Task", e.taskId) }),
+    agentId: t.id({ description: "Global id of the agent.", resolve: (e) => encodeGlobalID("Agent", e.agentId) }),
+    missing: t.exposeStringList("missing", { description: "The required capabilities the agent lacks." }),
   }),
 });

@@ -12,6 +12,9 @@ import "../modules/agents/mutations.ts";
 import "../modules/swarms/types.ts";
 import "../modules/swarms/queries.ts";
 import "../modules/swarms/mutations.ts";
+import "../modules/tasks/types.ts";
+import "../modules/tasks/queries.ts";
+import "../modules/tasks/mutations.ts";
 
 let schema: GraphQLSchema | undefined;
 

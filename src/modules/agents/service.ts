@@ -10,6 +10,7 @@ import { z } from "zod";
 import type { Agent, AgentStatus, Prisma } from "../../generated/prisma/client.ts";
 import { jsonObjectRule, labelListRule, labelRule, nameRule, optionalTextRule, parseInput } from "../../validation.ts";
 import { removeAgentFromSwarms } from "../swarms/service.ts";
+import { releaseAgentClaims } from "../tasks/service.ts";
 import { AGENT_ACTIONS_ALLOWED_FROM, type AgentAction } from "./stateMachine.ts";
 
 const registerAgentSchema = z.object({
@@ -103,11 +104,12 @@ export async function resumeAgent(db: PrismaClient, actor: Actor, id: string): P
   });
 }
 
-/** Final: keeps the agent with its termination time and reason, and removes it from its swarms. */
+/** Final: keeps the agent with its termination time and reason, gives its tasks back and removes it from its swarms. */
 export async function terminateAgent(db: PrismaClient, actor: Actor, id: string, reasonInput: string | null | undefined): Promise<Agent> {
   const reason = parseInput(optionalTextRule.nullish(), reasonInput, "input.reason");
   return db.$transaction(async (tx) => {
     const { status } = await lockAgent(tx, actor, id, "terminate");
+    await releaseAgentClaims(tx, actor, id);
     await removeAgentFromSwarms(tx, actor, id, "agent terminated");
     return setStatus(tx, actor, id, status, { status: "TERMINATED", pausedFrom: null, terminatedAt: new Date(), terminationReason: reason ?? null }, "agent.terminated");
   });

@@ -12,7 +12,7 @@
  */
 import type { AgentStatus } from "../../generated/prisma/enums.ts";
 
-export type AgentAction = "pause" | "resume" | "terminate" | "heartbeat" | "update" | "join a swarm";
+export type AgentAction = "pause" | "resume" | "terminate" | "heartbeat" | "update" | "join a swarm" | "claim work";
 
 export const AGENT_ACTIONS_ALLOWED_FROM: Record<AgentAction, readonly AgentStatus[]> = {
   pause: ["IDLE", "BUSY"],
@@ -21,4 +21,5 @@ export const AGENT_ACTIONS_ALLOWED_FROM: Record<AgentAction, readonly AgentStatu
   heartbeat: ["IDLE", "BUSY", "PAUSED"],
   update: ["IDLE", "BUSY", "PAUSED"],
   "join a swarm": ["IDLE", "BUSY", "PAUSED"],
+  "claim work": ["IDLE", "BUSY"],
 };

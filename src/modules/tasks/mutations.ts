@@ -1,0 +1,173 @@
+/** Changes to tasks: creation by operators, claims and the holder's calls by agents. */
+import type { Task } from "../../generated/prisma/client.ts";
+import { type Context, actorOf } from "../../context.ts";
+import { CapabilityMismatchError, IllegalTransitionError, LeaseLostError, NotFoundError } from "../../errors.ts";
+import { builder } from "../../schema/builder.ts";
+import * as tasks from "./service.ts";
+import { TaskPriorityEnum, TaskRef } from "./types.ts";
+
+const lease = (ctx: Context): tasks.LeaseSettings => ({ leaseSeconds: ctx.config.leaseSeconds, retryBaseSeconds: ctx.config.retryBaseSeconds });
+
+/** Raw id of a global id of the expected type; any other type is reported as unknown. */
+function rawId(id: { typename: string; id: string }, type: "Task" | "Agent" | "Swarm"): string {
+  if (id.typename !== type) throw new NotFoundError(type, id.id);
+  return id.id;
+}
+
+const TaskPayload = (name: string, description: string) =>
+  builder.objectRef<{ task: Task }>(name).implement({
+    description,
+    fields: (t) => ({ task: t.field({ type: TaskRef, description: "The task as it is after the change.", resolve: (p) => p.task }) }),
+  });
+
+/** A claim's payload; with `nullable` (claimNextTask) its fields are null when nothing was claimable. */
+const ClaimPayload = (name: string, description: string, nullable: boolean) =>
+  builder.objectRef<{ claim: tasks.Claim | null }>(name).implement({
+    description,
+    fields: (t) => ({
+      task: t.field({ type: TaskRef, nullable, description: nullable ? "The claimed task; null when nothing was claimable." : "The claimed task.", resolve: (p) => p.claim?.task as Task }),
+      leaseToken: t.string({ nullable, description: "Secret to present with every call about this task (start, progress, complete, fail, release).", resolve: (p) => p.claim?.leaseToken as string }),
+      leaseExpiresAt: t.field({ type: "DateTime", nullable, description: "When the lease runs out unless extended by start or progress.", resolve: (p) => p.claim?.leaseExpiresAt as Date }),
+    }),
+  });
+
+const CreateTaskInput = builder.inputType("CreateTaskInput", {
+  description: "A new task.",
+  fields: (t) => ({
+    description: t.string({ required: true, description: "What to do (1–10000 characters)." }),
+    type: t.string({ required: true, description: "Kind of work (letters, digits, _ . : / -)." }),
+    priority: t.field({ type: TaskPriorityEnum, required: false, description: "Claim priority (default MEDIUM)." }),
+    requiredCapabilities: t.stringList({ required: false, description: "Capabilities an agent must all have to claim it." }),
+    context: t.field({ type: "JSONObject", required: false, description: "Input of the task, at most 64 KiB." }),
+    requirements: t.field({ type: "JSONObject", required: false, description: "Constraints on the work, at most 64 KiB." }),
+    metadata: t.field({ type: "JSONObject", required: false, description: "Free-form labels, at most 64 KiB." }),
+    maxAttempts: t.int({ required: false, description: "Attempts allowed (1–100, default 3)." }),
+    deadline: t.field({ type: "DateTime", required: false, description: "When the work should be done by." }),
+    swarmId: t.globalID({ required: false, description: "The swarm the task belongs to." }),
+  }),
+});
+
+const ClaimNextTaskInput = builder.inputType("ClaimNextTaskInput", {
+  description: "Which agent claims, and which tasks it wants.",
+  fields: (t) => ({
+    agentId: t.globalID({ required: true, description: "The claiming agent (must be IDLE or BUSY)." }),
+    types: t.stringList({ required: false, description: "Only tasks of these types." }),
+    swarmId: t.globalID({ required: false, description: "Only tasks of this swarm." }),
+  }),
+});
+
+const ClaimTaskInput = builder.inputType("ClaimTaskInput", {
+  description: "An agent claiming one given task.",
+  fields: (t) => ({
+    taskId: t.globalID({ required: true, description: "The task (must be PENDING)." }),
+    agentId: t.globalID({ required: true, description: "The claiming agent (must be IDLE or BUSY and have every required capability)." }),
+  }),
+});
+
+const LeaseInput = (name: string, description: string, extra?: "progress" | "complete" | "fail") =>
+  builder.inputType(name, {
+    description,
+    fields: (t) => ({
+      taskId: t.globalID({ required: true, description: "The task." }),
+      leaseToken: t.string({ required: true, description: "The lease token from the claim." }),
+      ...(extra === "progress"
+        ? {
+            progress: t.float({ required: true, description: "Progress from 0 to 1." }),
+            partialResult: t.field({ type: "JSONObject", required: false, description: "Partial result so far, at most 64 KiB." }),
+          }
+        : {}),
+      ...(extra === "complete" ? { result: t.field({ type: "JSONObject", required: false, description: "The result, at most 64 KiB." }) } : {}),
+      ...(extra === "fail"
+        ? {
+            error: t.field({ type: "JSONObject", required: true, description: "What went wrong, e.g. { message, code }." }),
+            retryable: t.boolean({ required: false, defaultValue: true, description: "Whether another attempt may succeed (default true)." }),
+          }
+        : {}),
+    }),
+  });
+
+const holderErrors = [NotFoundError, LeaseLostError, IllegalTransitionError];
+
+builder.mutationFields((t) => ({
+  createTask: t.field({
+    type: TaskPayload("CreateTaskPayload", "The task that was created."),
+    description: "Creates a PENDING task.",
+    authScopes: { scope: "tasks:write" },
+    errors: { types: [NotFoundError] },
+    args: { input: t.arg({ type: CreateTaskInput, required: true, description: "The task to create." }) },
+    resolve: async (_root, { input }, ctx) => ({
+      task: await tasks.createTask(ctx.db, actorOf(ctx), {
+        ...input,
+        priority: input.priority ?? undefined,
+        requiredCapabilities: input.requiredCapabilities ?? undefined,
+        context: input.context ?? undefined,
+        requirements: input.requirements ?? undefined,
+        metadata: input.metadata ?? undefined,
+        maxAttempts: input.maxAttempts ?? undefined,
+        swarmId: input.swarmId ? rawId(input.swarmId, "Swarm") : null,
+      }),
+    }),
+  }),
+  claimNextTask: t.field({
+    type: ClaimPayload("ClaimNextTaskPayload", "The claim, or nulls when nothing was claimable.", true),
+    description: "Atomically claims the best claimable task for the agent: capabilities matched, highest priority, then oldest. Two agents never get the same task.",
+    authScopes: { scope: "tasks:claim" },
+    errors: { types: [NotFoundError, IllegalTransitionError] },
+    args: { input: t.arg({ type: ClaimNextTaskInput, required: true, description: "Who claims, and what." }) },
+    resolve: async (_root, { input }, ctx) => ({
+      claim: await tasks.claimNextTask(ctx.db, actorOf(ctx), rawId(input.agentId, "Agent"), { types: input.types, swarmId: input.swarmId ? rawId(input.swarmId, "Swarm") : null }, lease(ctx)),
+    }),
+  }),
+  claimTask: t.field({
+    type: ClaimPayload("ClaimTaskPayload", "The claim.", false),
+    description: "Claims one given PENDING task for the agent.",
+    authScopes: { scope: "tasks:claim" },
+    errors: { types: [NotFoundError, IllegalTransitionError, CapabilityMismatchError] },
+    args: { input: t.arg({ type: ClaimTaskInput, required: true, description: "Which task, for which agent." }) },
+    resolve: async (_root, { input }, ctx) => ({ claim: await tasks.claimTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), rawId(input.agentId, "Agent"), lease(ctx)) }),
+  }),
+  startTask: t.field({
+    type: TaskPayload("StartTaskPayload", "The running task."),
+    description: "The holder starts a CLAIMED task; extends the lease.",
+    authScopes: { scope: "tasks:claim" },
+    errors: { types: holderErrors },
+    args: { input: t.arg({ type: LeaseInput("StartTaskInput", "The task and its lease token."), required: true, description: "The task and its lease token." }) },
+    resolve: async (_root, { input }, ctx) => ({ task: await tasks.startTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, lease(ctx)) }),
+  }),
+  reportProgress: t.field({
+    type: TaskPayload("ReportProgressPayload", "The task with its new progress."),
+    description: "The holder reports progress (0..1) and optionally a partial result; extends the lease.",
+    authScopes: { scope: "tasks:claim" },
+    errors: { types: holderErrors },
+    args: { input: t.arg({ type: LeaseInput("ReportProgressInput", "Progress of a held task.", "progress"), required: true, description: "The progress report." }) },
+    resolve: async (_root, { input }, ctx) => ({
+      task: await tasks.reportProgress(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, { progress: input.progress as number, partialResult: input.partialResult as Record<string, unknown> | null }, lease(ctx)),
+    }),
+  }),
+  completeTask: t.field({
+    type: TaskPayload("CompleteTaskPayload", "The completed task."),
+    description: "The holder completes the task with its result. A stale lease gets LeaseLostError: a task is never completed twice.",
+    authScopes: { scope: "tasks:claim" },
+    errors: { types: holderErrors },
+    args: { input: t.arg({ type: LeaseInput("CompleteTaskInput", "The result of a held task.", "complete"), required: true, description: "The result." }) },
+    resolve: async (_root, { input }, ctx) => ({ task: await tasks.completeTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, input.result) }),
+  }),
+  failTask: t.field({
+    type: TaskPayload("FailTaskPayload", "The task after the failure: PENDING again (retry scheduled) or FAILED."),
+    description: "The holder reports a failure. Retryable failures are retried with exponential backoff until maxAttempts; then the task is FAILED.",
+    authScopes: { scope: "tasks:claim" },
+    errors: { types: holderErrors },
+    args: { input: t.arg({ type: LeaseInput("FailTaskInput", "The failure of a held task.", "fail"), required: true, description: "The failure." }) },
+    resolve: async (_root, { input }, ctx) => ({
+      task: await tasks.failTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, input.error, (input.retryable as boolean | null) ?? true, lease(ctx)),
+    }),
+  }),
+  releaseTask: t.field({
+    type: TaskPayload("ReleaseTaskPayload", "The task, PENDING again."),
+    description: "The holder gives the task back; it is claimable at once and the attempt does not count.",
+    authScopes: { scope: "tasks:claim" },
+    errors: { types: holderErrors },
+    args: { input: t.arg({ type: LeaseInput("ReleaseTaskInput", "The task and its lease token."), required: true, description: "The task and its lease token." }) },
+    resolve: async (_root, { input }, ctx) => ({ task: await tasks.releaseTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken) }),
+  }),
+}));

@@ -1,0 +1,341 @@
+/**
+ * Task rules: creation, atomic claims with leases, the holder's calls (start, progress, complete,
+ * fail, release), retries with backoff, and the lease sweeper.
+ *
+ * Vocabulary
+ * - claim:   an agent takes a PENDING task. One SQL statement (`UPDATE … WHERE id = (SELECT …
+ *            FOR UPDATE SKIP LOCKED LIMIT 1)`), so two claimers can never get the same task.
+ * - lease:   the claim's validity: a secret `leaseToken` and an expiry. Every call of the holder
+ *            presents the token and extends the expiry; an expired lease is swept back to PENDING.
+ * - fence:   a counter bumped by every claim; attempts record it, so late writes are attributable.
+ * - attempt: one claim of the task by one agent, kept with its outcome.
+ */
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import type { Db, PrismaClient } from "../../db/client.ts";
+import { lockRow } from "../../db/locks.ts";
+import { CapabilityMismatchError, IllegalTransitionError, LeaseLostError, NotFoundError } from "../../errors.ts";
+import { type Actor, recordEvent } from "../../events/eventLog.ts";
+import type { AttemptOutcome, Prisma, Task, TaskPriority, TaskStatus } from "../../generated/prisma/client.ts";
+import { jsonObjectRule, labelListRule, labelRule, longTextRule, parseInput } from "../../validation.ts";
+import { lockAgent } from "../agents/service.ts";
+
+export const PRIORITY_RANK: Record<TaskPriority, number> = { LOW: 0, MEDIUM: 1, HIGH: 2, CRITICAL: 3 };
+
+/** Statuses in which a task is held by an agent. */
+const HELD: readonly TaskStatus[] = ["CLAIMED", "RUNNING"];
+
+export interface LeaseSettings {
+  /** How long a claim (and each extension) lasts. */
+  leaseSeconds: number;
+  /** First retry delay; doubles with every attempt, capped at 64× this. */
+  retryBaseSeconds: number;
+}
+
+const createTaskSchema = z.object({
+  description: longTextRule,
+  type: labelRule,
+  priority: z.enum(["LOW", "MEDIUM", "HIGH", "CRITICAL"]).default("MEDIUM"),
+  requiredCapabilities: labelListRule.default([]),
+  context: jsonObjectRule.default({}),
+  requirements: jsonObjectRule.default({}),
+  metadata: jsonObjectRule.default({}),
+  maxAttempts: z.number().int().min(1, "must be at least 1").max(100, "must be at most 100").default(3),
+  deadline: z.date().nullish(),
+  swarmId: z.string().nullish(),
+});
+export type CreateTaskInput = z.input<typeof createTaskSchema>;
+
+export async function createTask(db: PrismaClient, actor: Actor, input: CreateTaskInput): Promise<Task> {
+  const valid = parseInput(createTaskSchema, input);
+  return db.$transaction(async (tx) => {
+    if (valid.swarmId) {
+      const swarm = await tx.swarm.findFirst({ where: { id: valid.swarmId, workspaceId: actor.workspaceId }, select: { id: true } });
+      if (!swarm) throw new NotFoundError("Swarm", valid.swarmId);
+    }
+    const task = await tx.task.create({
+      data: {
+        ...valid,
+        requiredCapabilities: [...new Set(valid.requiredCapabilities.map((c) => c.trim()))].sort(),
+        context: valid.context as Prisma.InputJsonObject,
+        requirements: valid.requirements as Prisma.InputJsonObject,
+        metadata: valid.metadata as Prisma.InputJsonObject,
+        priorityRank: PRIORITY_RANK[valid.priority],
+        workspaceId: actor.workspaceId,
+      },
+    });
+    await recordEvent(tx, actor, { topic: "task", type: "task.created", entityId: task.id, payload: { type: task.type, priority: task.priority } });
+    return task;
+  });
+}
+
+export interface Claim {
+  task: Task;
+  leaseToken: string;
+  leaseExpiresAt: Date;
+}
+
+export interface ClaimFilter {
+  types?: string[] | null;
+  swarmId?: string | null;
+}
+
+/**
+ * Claims the best claimable task for the agent: PENDING, past its retry delay, requiring no
+ * capability the agent lacks, matching the filter; highest priority first, then oldest.
+ * @returns the claim, or null when nothing is claimable
+ */
+export async function claimNextTask(db: PrismaClient, actor: Actor, agentId: string, filter: ClaimFilter, lease: LeaseSettings): Promise<Claim | null> {
+  return db.$transaction(async (tx) => {
+    const capabilities = await claimingAgentCapabilities(tx, actor, agentId);
+    const token = newLeaseToken();
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      UPDATE "Task" SET status = 'CLAIMED', "assigneeId" = ${agentId}, "leaseToken" = ${token},
+        "leaseExpiresAt" = now() + make_interval(secs => ${lease.leaseSeconds}), fence = fence + 1,
+        "attemptCount" = "attemptCount" + 1, "claimedAt" = now(), "updatedAt" = now()
+      WHERE id = (
+        SELECT id FROM "Task"
+        WHERE "workspaceId" = ${actor.workspaceId} AND status = 'PENDING' AND "availableAt" <= now()
+          AND "requiredCapabilities" <@ ${capabilities}::text[]
+          AND (${filter.swarmId ?? null}::text IS NULL OR "swarmId" = ${filter.swarmId ?? null})
+          AND (${filter.types ?? null}::text[] IS NULL OR type = ANY(${filter.types ?? null}::text[]))
+        ORDER BY "priorityRank" DESC, "createdAt" ASC, id ASC
+        FOR UPDATE SKIP LOCKED
+        LIMIT 1)
+      RETURNING id`;
+    if (rows.length === 0) return null;
+    return recordClaim(tx, actor, rows[0]!.id, agentId, token);
+  });
+}
+
+/** Claims one given task for the agent. */
+export async function claimTask(db: PrismaClient, actor: Actor, taskId: string, agentId: string, lease: LeaseSettings): Promise<Claim> {
+  return db.$transaction(async (tx) => {
+    const capabilities = await claimingAgentCapabilities(tx, actor, agentId);
+    const task = await lockTask(tx, actor, taskId);
+    if (task.status !== "PENDING") throw new IllegalTransitionError("Task", taskId, task.status, "claim", ["PENDING"]);
+    const missing = task.requiredCapabilities.filter((c) => !capabilities.includes(c));
+    if (missing.length > 0) throw new CapabilityMismatchError(taskId, agentId, missing);
+    const token = newLeaseToken();
+    await tx.task.update({
+      where: { id: taskId },
+      data: {
+        status: "CLAIMED",
+        assigneeId: agentId,
+        leaseToken: token,
+        leaseExpiresAt: leaseExpiry(lease),
+        fence: { increment: 1 },
+        attemptCount: { increment: 1 },
+        claimedAt: new Date(),
+        availableAt: new Date(),
+      },
+    });
+    return recordClaim(tx, actor, taskId, agentId, token);
+  });
+}
+
+/** CLAIMED → RUNNING; extends the lease. */
+export async function startTask(db: PrismaClient, actor: Actor, taskId: string, leaseToken: string, lease: LeaseSettings): Promise<Task> {
+  return db.$transaction(async (tx) => {
+    const task = await holdLease(tx, actor, taskId, leaseToken);
+    if (task.status !== "CLAIMED") throw new IllegalTransitionError("Task", taskId, task.status, "start", ["CLAIMED"]);
+    const updated = await tx.task.update({ where: { id: taskId }, data: { status: "RUNNING", startedAt: new Date(), leaseExpiresAt: leaseExpiry(lease) } });
+    await recordEvent(tx, actor, { topic: "task", type: "task.started", entityId: taskId, payload: { agentId: task.assigneeId } });
+    return updated;
+  });
+}
+
+const progressSchema = z.object({
+  progress: z.number().min(0, "must be between 0 and 1").max(1, "must be between 0 and 1"),
+  partialResult: jsonObjectRule.nullish(),
+});
+
+/** Records progress (0..1) and an optional partial result; starts the task if needed and extends the lease. */
+export async function reportProgress(
+  db: PrismaClient,
+  actor: Actor,
+  taskId: string,
+  leaseToken: string,
+  input: z.input<typeof progressSchema>,
+  lease: LeaseSettings,
+): Promise<Task> {
+  const valid = parseInput(progressSchema, input);
+  return db.$transaction(async (tx) => {
+    const task = await holdLease(tx, actor, taskId, leaseToken);
+    const updated = await tx.task.update({
+      where: { id: taskId },
+      data: {
+        status: "RUNNING",
+        startedAt: task.startedAt ?? new Date(),
+        progress: valid.progress,
+        partialResult: (valid.partialResult as Prisma.InputJsonObject | null | undefined) ?? undefined,
+        leaseExpiresAt: leaseExpiry(lease),
+      },
+    });
+    await recordEvent(tx, actor, { topic: "task", type: "task.progress", entityId: taskId, payload: { progress: valid.progress } });
+    return updated;
+  });
+}
+
+/** Finishes the task with its result. A stale lease is refused, so a task completes once. */
+export async function completeTask(db: PrismaClient, actor: Actor, taskId: string, leaseToken: string, resultInput: unknown): Promise<Task> {
+  const result = parseInput(jsonObjectRule.nullish(), resultInput, "input.result");
+  return db.$transaction(async (tx) => {
+    const task = await holdLease(tx, actor, taskId, leaseToken);
+    const now = new Date();
+    const updated = await tx.task.update({
+      where: { id: taskId },
+      data: { status: "COMPLETED", progress: 1, result: (result as Prisma.InputJsonObject | null) ?? undefined, completedAt: now, startedAt: task.startedAt ?? now, ...releasedLease() },
+    });
+    await endAttempt(tx, task, "COMPLETED", null);
+    await settleAgent(tx, task.assigneeId!);
+    await recordEvent(tx, actor, { topic: "task", type: "task.completed", entityId: taskId, payload: { agentId: task.assigneeId } });
+    return updated;
+  });
+}
+
+/**
+ * Records a failure. A retryable failure with attempts left re-queues the task after an
+ * exponential backoff; otherwise the task is FAILED for good (the dead-letter list).
+ */
+export async function failTask(
+  db: PrismaClient,
+  actor: Actor,
+  taskId: string,
+  leaseToken: string,
+  errorInput: unknown,
+  retryable: boolean,
+  lease: LeaseSettings,
+): Promise<Task> {
+  const error = parseInput(jsonObjectRule, errorInput, "input.error") as Prisma.InputJsonObject;
+  return db.$transaction(async (tx) => {
+    const task = await holdLease(tx, actor, taskId, leaseToken);
+    await endAttempt(tx, task, "FAILED", error);
+    const updated = await requeueOrFail(tx, task, retryable, error, lease);
+    await settleAgent(tx, task.assigneeId!);
+    await recordEvent(tx, actor, { topic: "task", type: updated.status === "FAILED" ? "task.failed" : "task.retry_scheduled", entityId: taskId, payload: { retryable, attempt: task.attemptCount } });
+    return updated;
+  });
+}
+
+/** The holder gives the task back: PENDING again at once, and the attempt does not count. */
+export async function releaseTask(db: PrismaClient, actor: Actor, taskId: string, leaseToken: string): Promise<Task> {
+  return db.$transaction(async (tx) => {
+    const task = await holdLease(tx, actor, taskId, leaseToken);
+    await endAttempt(tx, task, "RELEASED", null);
+    const updated = await tx.task.update({
+      where: { id: taskId },
+      data: { status: "PENDING", attemptCount: { decrement: 1 }, availableAt: new Date(), ...releasedLease() },
+    });
+    await settleAgent(tx, task.assigneeId!);
+    await recordEvent(tx, actor, { topic: "task", type: "task.released", entityId: taskId, payload: { agentId: task.assigneeId } });
+    return updated;
+  });
+}
+
+/**
+ * Re-queues (or fails, when attempts are exhausted) every task whose lease expired. Safe to run
+ * on several replicas at once: each pass takes the expired rows with SKIP LOCKED.
+ * @returns how many tasks were swept
+ */
+export async function sweepExpiredLeases(db: PrismaClient, lease: LeaseSettings, batchSize = 100): Promise<number> {
+  return db.$transaction(async (tx) => {
+    const expired = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM "Task" WHERE status IN ('CLAIMED', 'RUNNING') AND "leaseExpiresAt" < now()
+      ORDER BY "leaseExpiresAt" LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`;
+    for (const { id } of expired) {
+      const task = await tx.task.findUniqueOrThrow({ where: { id } });
+      const error = { message: "lease expired: the agent stopped reporting", leaseExpiresAt: task.leaseExpiresAt?.toISOString() ?? null };
+      await endAttempt(tx, task, "LEASE_EXPIRED", error);
+      const updated = await requeueOrFail(tx, task, true, error, lease);
+      if (task.assigneeId) await settleAgent(tx, task.assigneeId);
+      const system: Actor = { workspaceId: task.workspaceId, subject: "system" };
+      await recordEvent(tx, system, { topic: "task", type: "task.lease_expired", entityId: id, payload: { agentId: task.assigneeId, requeued: updated.status === "PENDING" } });
+    }
+    return expired.length;
+  });
+}
+
+/** Gives back every task an agent holds (when it is terminated), in the caller's transaction. */
+export async function releaseAgentClaims(tx: Db, actor: Actor, agentId: string): Promise<void> {
+  const held = await tx.task.findMany({ where: { assigneeId: agentId, workspaceId: actor.workspaceId, status: { in: [...HELD] } } });
+  for (const task of held) {
+    await lockRow(tx, "Task", task.id, actor.workspaceId);
+    await endAttempt(tx, task, "RELEASED", { message: "agent terminated" });
+    await tx.task.update({ where: { id: task.id }, data: { status: "PENDING", attemptCount: { decrement: 1 }, availableAt: new Date(), ...releasedLease() } });
+    await recordEvent(tx, actor, { topic: "task", type: "task.released", entityId: task.id, payload: { agentId, reason: "agent terminated" } });
+  }
+}
+
+// ── internals ───────────────────────────────────────────────────────────────────────────────
+
+function newLeaseToken(): string {
+  return randomBytes(18).toString("base64url");
+}
+
+function leaseExpiry(lease: LeaseSettings): Date {
+  return new Date(Date.now() + lease.leaseSeconds * 1000);
+}
+
+function releasedLease() {
+  return { assigneeId: null, leaseToken: null, leaseExpiresAt: null };
+}
+
+/** Retry delay before attempt n+1: base × 2^(n-1), capped at 64 × base. */
+export function retryDelaySeconds(attempt: number, baseSeconds: number): number {
+  return baseSeconds * 2 ** Math.min(Math.max(attempt - 1, 0), 6);
+}
+
+async function claimingAgentCapabilities(tx: Db, actor: Actor, agentId: string): Promise<string[]> {
+  await lockAgent(tx, actor, agentId, "claim work");
+  const agent = await tx.agent.findUniqueOrThrow({ where: { id: agentId }, select: { capabilities: true } });
+  return agent.capabilities;
+}
+
+async function lockTask(tx: Db, actor: Actor, taskId: string): Promise<Task> {
+  const locked = await lockRow(tx, "Task", taskId, actor.workspaceId);
+  if (!locked) throw new NotFoundError("Task", taskId);
+  return tx.task.findUniqueOrThrow({ where: { id: taskId } });
+}
+
+/**
+ * Locks the task and checks the caller still holds it.
+ * @throws LeaseLostError (with why) when the token is stale, the lease expired, or the task ended
+ */
+async function holdLease(tx: Db, actor: Actor, taskId: string, leaseToken: string): Promise<Task> {
+  const task = await lockTask(tx, actor, taskId);
+  if (task.status === "CANCELLED") throw new LeaseLostError(taskId, "CANCELLED");
+  if (!HELD.includes(task.status)) throw new LeaseLostError(taskId, task.status === "PENDING" ? "EXPIRED" : "FINISHED");
+  if (task.leaseToken !== leaseToken) throw new LeaseLostError(taskId, "RECLAIMED");
+  if (!task.leaseExpiresAt || task.leaseExpiresAt.getTime() <= Date.now()) throw new LeaseLostError(taskId, "EXPIRED");
+  return task;
+}
+
+async function recordClaim(tx: Db, actor: Actor, taskId: string, agentId: string, leaseToken: string): Promise<Claim> {
+  const task = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
+  await tx.taskAttempt.create({ data: { workspaceId: actor.workspaceId, taskId, agentId, fence: task.fence } });
+  await tx.agent.updateMany({ where: { id: agentId, status: "IDLE" }, data: { status: "BUSY" } });
+  await recordEvent(tx, actor, { topic: "task", type: "task.claimed", entityId: taskId, payload: { agentId, attempt: task.attemptCount, fence: task.fence } });
+  return { task, leaseToken, leaseExpiresAt: task.leaseExpiresAt! };
+}
+
+async function endAttempt(tx: Db, task: Task, outcome: AttemptOutcome, error: Prisma.InputJsonObject | null): Promise<void> {
+  await tx.taskAttempt.updateMany({
+    where: { taskId: task.id, fence: task.fence, endedAt: null },
+    data: { endedAt: new Date(), outcome, error: error ?? undefined },
+  });
+}
+
+async function requeueOrFail(tx: Db, task: Task, retryable: boolean, error: Prisma.InputJsonObject, lease: LeaseSettings): Promise<Task> {
+  if (retryable && task.attemptCount < task.maxAttempts) {
+    const availableAt = new Date(Date.now() + retryDelaySeconds(task.attemptCount, lease.retryBaseSeconds) * 1000);
+    return tx.task.update({ where: { id: task.id }, data: { status: "PENDING", availableAt, error, ...releasedLease() } });
+  }
+  return tx.task.update({ where: { id: task.id }, data: { status: "FAILED", failedAt: new Date(), error, ...releasedLease() } });
+}
+
+/** A BUSY agent that holds no more tasks becomes IDLE. */
+async function settleAgent(tx: Db, agentId: string): Promise<void> {
+  const holding = await tx.task.count({ where: { assigneeId: agentId, status: { in: [...HELD] } } });
+  if (holding === 0) await tx.agent.updateMany({ where: { id: agentId, status: "BUSY" }, data: { status: "IDLE" } });
+}
