@@ -3,6 +3,7 @@ import type { Agent } from "../../generated/prisma/client.ts";
 import { actorOf } from "../../context.ts";
 import { IllegalTransitionError, NotFoundError } from "../../errors.ts";
 import { builder } from "../../schema/builder.ts";
+import { rawId } from "../../schema/globalIds.ts";
 import * as agents from "./service.ts";
 import { AgentRef } from "./types.ts";
 
@@ -60,12 +61,6 @@ const TerminateAgentInput = builder.inputType("TerminateAgentInput", {
 const PauseAgentInput = AgentIdInput("PauseAgentInput", "Which agent to pause.");
 const ResumeAgentInput = AgentIdInput("ResumeAgentInput", "Which agent to resume.");
 
-/** Raw id of an agent global id; an id of another type is reported as an unknown agent. */
-function agentId(id: { typename: string; id: string }): string {
-  if (id.typename !== "Agent") throw new NotFoundError("Agent", id.id);
-  return id.id;
-}
-
 const transitionErrors = [NotFoundError, IllegalTransitionError];
 
 builder.mutationFields((t) => ({
@@ -92,7 +87,7 @@ builder.mutationFields((t) => ({
     errors: { types: transitionErrors },
     args: { input: t.arg({ type: UpdateAgentInput, required: true, description: "What to change." }) },
     resolve: async (_root, { input }, ctx) => ({
-      agent: await agents.updateAgent(ctx.db, actorOf(ctx), agentId(input.id), input),
+      agent: await agents.updateAgent(ctx.db, actorOf(ctx), rawId(input.id, "Agent"), input),
     }),
   }),
   heartbeat: t.field({
@@ -102,7 +97,7 @@ builder.mutationFields((t) => ({
     errors: { types: transitionErrors },
     args: { input: t.arg({ type: HeartbeatInput, required: true, description: "Which agent, and its metrics." }) },
     resolve: async (_root, { input }, ctx) => ({
-      agent: await agents.recordHeartbeat(ctx.db, actorOf(ctx), agentId(input.id), input.metrics, agents.healthThresholds(ctx.config)),
+      agent: await agents.recordHeartbeat(ctx.db, actorOf(ctx), rawId(input.id, "Agent"), input.metrics, agents.healthThresholds(ctx.config)),
     }),
   }),
   pauseAgent: t.field({
@@ -111,7 +106,7 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "agents:write" },
     errors: { types: transitionErrors },
     args: { input: t.arg({ type: PauseAgentInput, required: true, description: "Which agent." }) },
-    resolve: async (_root, { input }, ctx) => ({ agent: await agents.pauseAgent(ctx.db, actorOf(ctx), agentId(input.id)) }),
+    resolve: async (_root, { input }, ctx) => ({ agent: await agents.pauseAgent(ctx.db, actorOf(ctx), rawId(input.id, "Agent")) }),
   }),
   resumeAgent: t.field({
     type: AgentPayload("ResumeAgentPayload", "The resumed agent."),
@@ -119,7 +114,7 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "agents:write" },
     errors: { types: transitionErrors },
     args: { input: t.arg({ type: ResumeAgentInput, required: true, description: "Which agent." }) },
-    resolve: async (_root, { input }, ctx) => ({ agent: await agents.resumeAgent(ctx.db, actorOf(ctx), agentId(input.id)) }),
+    resolve: async (_root, { input }, ctx) => ({ agent: await agents.resumeAgent(ctx.db, actorOf(ctx), rawId(input.id, "Agent")) }),
   }),
   terminateAgent: t.field({
     type: AgentPayload("TerminateAgentPayload", "The terminated agent, with its final status and time."),
@@ -127,6 +122,6 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "agents:write" },
     errors: { types: transitionErrors },
     args: { input: t.arg({ type: TerminateAgentInput, required: true, description: "Which agent, and why." }) },
-    resolve: async (_root, { input }, ctx) => ({ agent: await agents.terminateAgent(ctx.db, actorOf(ctx), agentId(input.id), input.reason) }),
+    resolve: async (_root, { input }, ctx) => ({ agent: await agents.terminateAgent(ctx.db, actorOf(ctx), rawId(input.id, "Agent"), input.reason) }),
   }),
 }));

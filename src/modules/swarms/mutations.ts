@@ -3,6 +3,7 @@ import { actorOf } from "../../context.ts";
 import { AlreadyMemberError, IllegalTransitionError, NotFoundError, NotMemberError, SwarmFullError } from "../../errors.ts";
 import type { Swarm, SwarmMember } from "../../generated/prisma/client.ts";
 import { builder } from "../../schema/builder.ts";
+import { rawId } from "../../schema/globalIds.ts";
 import * as swarms from "./service.ts";
 import { SwarmMemberRef, SwarmRef, SwarmRoleEnum, SwarmTopologyEnum } from "./types.ts";
 
@@ -61,12 +62,6 @@ const JoinSwarmPayload = builder.objectRef<{ member: SwarmMember }>("JoinSwarmPa
     member: t.field({ type: SwarmMemberRef, description: "The membership, with the agent, the swarm and the role.", resolve: (p) => p.member }),
   }),
 });
-
-/** Raw id of a global id of the expected type; any other type is reported as unknown. */
-function rawId(id: { typename: string; id: string }, type: "Swarm" | "Agent"): string {
-  if (id.typename !== type) throw new NotFoundError(type, id.id);
-  return id.id;
-}
 
 const transitionErrors = [NotFoundError, IllegalTransitionError];
 

@@ -3,16 +3,11 @@ import type { Task } from "../../generated/prisma/client.ts";
 import { type Context, actorOf } from "../../context.ts";
 import { CapabilityMismatchError, IllegalTransitionError, LeaseLostError, NotFoundError } from "../../errors.ts";
 import { builder } from "../../schema/builder.ts";
+import { rawId } from "../../schema/globalIds.ts";
 import * as tasks from "./service.ts";
 import { TaskPriorityEnum, TaskRef } from "./types.ts";
 
 const lease = (ctx: Context): tasks.LeaseSettings => ({ leaseSeconds: ctx.config.leaseSeconds, retryBaseSeconds: ctx.config.retryBaseSeconds });
-
-/** Raw id of a global id of the expected type; any other type is reported as unknown. */
-function rawId(id: { typename: string; id: string }, type: "Task" | "Agent" | "Swarm"): string {
-  if (id.typename !== type) throw new NotFoundError(type, id.id);
-  return id.id;
-}
 
 const TaskPayload = (name: string, description: string) =>
   builder.objectRef<{ task: Task }>(name).implement({
