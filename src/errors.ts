@@ -121,3 +121,24 @@ export class CapabilityMismatchError extends DomainError {
     this.name = "CapabilityMismatchError";
   }
 }
+
+/** The task graph has a cycle, so no task on it could ever start. */
+export class DependencyCycleError extends DomainError {
+  readonly code = "DEPENDENCY_CYCLE";
+  constructor(readonly cycle: readonly string[]) {
+    super(`the task graph has a dependency cycle: ${cycle.join(" → ")}; nothing was created`);
+    this.name = "DependencyCycleError";
+  }
+}
+
+/** The idempotency key was already used for a different request. */
+export class IdempotencyKeyReusedError extends DomainError {
+  readonly code = "IDEMPOTENCY_KEY_REUSED";
+  constructor(
+    readonly key: string,
+    readonly operation: string,
+  ) {
+    super(`idempotency key "${key}" was already used for a different ${operation} request; use a new key for a new request`);
+    this.name = "IdempotencyKeyReusedError";
+  }
+}

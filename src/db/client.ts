@@ -64,6 +64,9 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
 function createPrisma(adapter: PrismaPg | PrismaPGlite, options: OpenDatabaseOptions): PrismaClient {
   const prisma = new PrismaClient({
     adapter,
+    // Transactions that wait on a row lock (concurrent joins, claims) queue for a pooled
+    // connection; Prisma's defaults (2 s to start, 5 s to run) turn a busy moment into errors.
+    transactionOptions: { maxWait: 15_000, timeout: 30_000 },
     log: options.onQuery ? [{ emit: "event", level: "query" }] : [],
   });
   if (options.onQuery) {

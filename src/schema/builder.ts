@@ -128,6 +128,9 @@ export function pageSizeLimit(args: { first?: number | null; last?: number | nul
   return max;
 }
 
+/** The SchemaTypes of a builder, for helpers that take field builders. */
+export type SchemaTypesOf<B> = B extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
 /**
  * Options for a prisma connection type: its description, and a described `totalCount` (the
  * field plugin-prisma adds for the `totalCount` option, redefined here only to document it).
@@ -135,7 +138,7 @@ export function pageSizeLimit(args: { first?: number | null; last?: number | nul
 export function connectionOptions(description: string) {
   return {
     description,
-    fields: (t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never, object>) => ({
+    fields: (t: PothosSchemaTypes.ObjectFieldBuilder<SchemaTypesOf<typeof builder>, object>) => ({
       totalCount: t.int({
         description: "How many items match the filter, over all pages.",
         extensions: { pothosPrismaTotalCount: true },

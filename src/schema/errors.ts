@@ -3,7 +3,7 @@
  * `Error` interface; mutations list the ones they can return in their result union.
  */
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { AlreadyMemberError, CapabilityMismatchError, DomainError, LeaseLostError, IllegalTransitionError, InvalidInputError, NotFoundError, NotMemberError, SwarmFullError } from "../errors.ts";
+import { AlreadyMemberError, CapabilityMismatchError, DependencyCycleError, DomainError, IdempotencyKeyReusedError, LeaseLostError, IllegalTransitionError, InvalidInputError, NotFoundError, NotMemberError, SwarmFullError } from "../errors.ts";
 import { builder } from "./builder.ts";
 
 export const ErrorCode = builder.enumType("ErrorCode", {
@@ -17,6 +17,8 @@ export const ErrorCode = builder.enumType("ErrorCode", {
     INVALID_INPUT: { description: "The input breaks a rule; `issues` says which field and why." },
     LEASE_LOST: { description: "The caller no longer holds the task's lease; drop the work." },
     CAPABILITY_MISMATCH: { description: "The agent lacks capabilities the task requires." },
+    DEPENDENCY_CYCLE: { description: "The task graph has a dependency cycle." },
+    IDEMPOTENCY_KEY_REUSED: { description: "The idempotency key was already used for a different request." },
   } as const,
 });
 
@@ -124,5 +126,26 @@ builder.objectType(CapabilityMismatchError, {
     taskId: t.id({ description: "Global id of the task.", resolve: (e) => encodeGlobalID("Task", e.taskId) }),
     agentId: t.id({ description: "Global id of the agent.", resolve: (e) => encodeGlobalID("Agent", e.agentId) }),
     missing: t.exposeStringList("missing", { description: "The required capabilities the agent lacks." }),
+  }),
+});
+
+builder.objectType(DependencyCycleError, {
+  name: "DependencyCycleError",
+  description: "The task graph has a dependency cycle; nothing was created.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof DependencyCycleError,
+  fields: (t) => ({
+    cycle: t.stringList({ description: "The keys on one cycle, the first repeated at the end (a → b → a).", resolve: (e) => [...e.cycle] }),
+  }),
+});
+
+builder.objectType(IdempotencyKeyReusedError, {
+  name: "IdempotencyKeyReusedError",
+  description: "The idempotency key was already used for a different request; nothing was created.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof IdempotencyKeyReusedError,
+  fields: (t) => ({
+    key: t.exposeString("key", { description: "The reused key." }),
+    operation: t.exposeString("operation", { description: "The mutation the key was first used with." }),
   }),
 });

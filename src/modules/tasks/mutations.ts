@@ -1,9 +1,10 @@
 /** Changes to tasks: creation by operators, claims and the holder's calls by agents. */
 import type { Task } from "../../generated/prisma/client.ts";
 import { type Context, actorOf } from "../../context.ts";
-import { CapabilityMismatchError, IllegalTransitionError, LeaseLostError, NotFoundError } from "../../errors.ts";
-import { builder } from "../../schema/builder.ts";
+import { CapabilityMismatchError, DependencyCycleError, IdempotencyKeyReusedError, IllegalTransitionError, LeaseLostError, NotFoundError } from "../../errors.ts";
+import { builder, type SchemaTypesOf } from "../../schema/builder.ts";
 import { rawId } from "../../schema/globalIds.ts";
+import * as creation from "./creation.ts";
 import * as tasks from "./service.ts";
 import { TaskPriorityEnum, TaskRef } from "./types.ts";
 
@@ -26,9 +27,8 @@ const ClaimPayload = (name: string, description: string, nullable: boolean) =>
     }),
   });
 
-const CreateTaskInput = builder.inputType("CreateTaskInput", {
-  description: "A new task.",
-  fields: (t) => ({
+/** Fields shared by every way of creating a task. */
+const taskInputFields = (t: PothosSchemaTypes.InputFieldBuilder<SchemaTypesOf<typeof builder>, "InputObject">) => ({
     description: t.string({ required: true, description: "What to do (1–10000 characters)." }),
     type: t.string({ required: true, description: "Kind of work (letters, digits, _ . : / -)." }),
     priority: t.field({ type: TaskPriorityEnum, required: false, description: "Claim priority (default MEDIUM)." }),
@@ -39,6 +39,45 @@ const CreateTaskInput = builder.inputType("CreateTaskInput", {
     maxAttempts: t.int({ required: false, description: "Attempts allowed (1–100, default 3)." }),
     deadline: t.field({ type: "DateTime", required: false, description: "When the work should be done by." }),
     swarmId: t.globalID({ required: false, description: "The swarm the task belongs to." }),
+    parentId: t.globalID({ required: false, description: "The parent task, making this a subtask (depth = parent's + 1)." }),
+    dependsOn: t.globalIDList({ required: false, description: "Existing tasks this one waits for; it starts WAITING until they have all completed." }),
+});
+
+const CreateTaskInput = builder.inputType("CreateTaskInput", {
+  description: "A new task.",
+  fields: (t) => ({
+    ...taskInputFields(t),
+    idempotencyKey: t.string({ required: false, description: "Makes retries safe: a second call with the same key returns the first call's task instead of creating another." }),
+  }),
+});
+
+const TaskSpecInput = builder.inputType("TaskSpecInput", {
+  description: "One task of a batch.",
+  fields: (t) => taskInputFields(t),
+});
+
+const CreateTasksInput = builder.inputType("CreateTasksInput", {
+  description: `Several new tasks, created all together or not at all (at most ${creation.MAX_BATCH}).`,
+  fields: (t) => ({
+    tasks: t.field({ type: [TaskSpecInput], required: true, description: "The tasks, in order." }),
+    idempotencyKey: t.string({ required: false, description: "Makes retries safe: a second call with the same key returns the first call's tasks." }),
+  }),
+});
+
+const TaskGraphNodeInput = builder.inputType("TaskGraphNodeInput", {
+  description: "One task of a graph, named by a key that other tasks of the graph depend on.",
+  fields: (t) => ({
+    key: t.string({ required: true, description: "Client-side name of the task, unique within the graph." }),
+    dependsOnKeys: t.stringList({ required: false, description: "Keys of tasks of this graph that must complete first." }),
+    ...taskInputFields(t),
+  }),
+});
+
+const CreateTaskGraphInput = builder.inputType("CreateTaskGraphInput", {
+  description: `A workflow: tasks with dependencies between them (acyclic), created all together or not at all (at most ${creation.MAX_BATCH}).`,
+  fields: (t) => ({
+    tasks: t.field({ type: [TaskGraphNodeInput], required: true, description: "The tasks of the graph." }),
+    idempotencyKey: t.string({ required: false, description: "Makes retries safe: a second call with the same key returns the first call's tasks." }),
   }),
 });
 
@@ -81,27 +120,130 @@ const LeaseInput = (name: string, description: string, extra?: "progress" | "com
     }),
   });
 
+const UpdateTaskInput = builder.inputType("UpdateTaskInput", {
+  description: "Fields to change on an unfinished task; omitted fields keep their value.",
+  fields: (t) => ({
+    id: t.globalID({ required: true, description: "The task." }),
+    priority: t.field({ type: TaskPriorityEnum, required: false, description: "New priority." }),
+    deadline: t.field({ type: "DateTime", required: false, description: "New deadline; null clears it." }),
+    maxAttempts: t.int({ required: false, description: "New attempt limit (1–100)." }),
+    metadata: t.field({ type: "JSONObject", required: false, description: "New metadata (replaces the old)." }),
+  }),
+});
+
+const CancelTaskInput = builder.inputType("CancelTaskInput", {
+  description: "Which task to cancel, and why.",
+  fields: (t) => ({
+    id: t.globalID({ required: true, description: "The task." }),
+    reason: t.string({ required: false, description: "Why; kept on every cancelled task." }),
+  }),
+});
+
 const holderErrors = [NotFoundError, LeaseLostError, IllegalTransitionError];
+const creationErrors = [NotFoundError, IdempotencyKeyReusedError];
+
+type GlobalId = { typename: string; id: string };
+interface TaskInputShape {
+  description: string;
+  type: string;
+  priority?: "LOW" | "MEDIUM" | "HIGH" | "CRITICAL" | null;
+  requiredCapabilities?: string[] | null;
+  context?: Record<string, unknown> | null;
+  requirements?: Record<string, unknown> | null;
+  metadata?: Record<string, unknown> | null;
+  maxAttempts?: number | null;
+  deadline?: Date | null;
+  swarmId?: GlobalId | null;
+  parentId?: GlobalId | null;
+  dependsOn?: GlobalId[] | null;
+}
+
+/** GraphQL input (global ids, nulls) → service input (raw ids, undefined for defaults). */
+function toSpec(input: TaskInputShape): creation.CreateTaskInput {
+  return {
+    description: input.description,
+    type: input.type,
+    priority: input.priority ?? undefined,
+    requiredCapabilities: input.requiredCapabilities ?? undefined,
+    context: input.context ?? undefined,
+    requirements: input.requirements ?? undefined,
+    metadata: input.metadata ?? undefined,
+    maxAttempts: input.maxAttempts ?? undefined,
+    deadline: input.deadline ?? undefined,
+    swarmId: input.swarmId ? rawId(input.swarmId, "Swarm") : null,
+    parentId: input.parentId ? rawId(input.parentId, "Task") : null,
+    dependsOn: (input.dependsOn ?? []).map((id) => rawId(id, "Task")),
+  };
+}
+
+const TasksPayload = (name: string, description: string) =>
+  builder.objectRef<{ tasks: Task[] }>(name).implement({
+    description,
+    fields: (t) => ({ tasks: t.field({ type: [TaskRef], description: "The tasks, in input order.", resolve: (p) => p.tasks }) }),
+  });
 
 builder.mutationFields((t) => ({
   createTask: t.field({
-    type: TaskPayload("CreateTaskPayload", "The task that was created."),
-    description: "Creates a PENDING task.",
+    type: TaskPayload("CreateTaskPayload", "The task that was created (or, for a retried idempotency key, the first call's task)."),
+    description: "Creates a task: PENDING, or WAITING while it has unfinished dependencies.",
     authScopes: { scope: "tasks:write" },
-    errors: { types: [NotFoundError] },
+    errors: { types: creationErrors },
     args: { input: t.arg({ type: CreateTaskInput, required: true, description: "The task to create." }) },
+    resolve: async (_root, { input }, ctx) => ({ task: await creation.createTask(ctx.db, actorOf(ctx), toSpec(input), input.idempotencyKey) }),
+  }),
+  createTasks: t.field({
+    type: TasksPayload("CreateTasksPayload", "The tasks that were created."),
+    description: `Creates up to ${creation.MAX_BATCH} tasks, all or none.`,
+    authScopes: { scope: "tasks:write" },
+    errors: { types: creationErrors },
+    args: { input: t.arg({ type: CreateTasksInput, required: true, description: "The tasks to create." }) },
     resolve: async (_root, { input }, ctx) => ({
-      task: await tasks.createTask(ctx.db, actorOf(ctx), {
-        ...input,
-        priority: input.priority ?? undefined,
-        requiredCapabilities: input.requiredCapabilities ?? undefined,
-        context: input.context ?? undefined,
-        requirements: input.requirements ?? undefined,
-        metadata: input.metadata ?? undefined,
-        maxAttempts: input.maxAttempts ?? undefined,
-        swarmId: input.swarmId ? rawId(input.swarmId, "Swarm") : null,
+      tasks: await creation.createTasks(ctx.db, actorOf(ctx), { tasks: input.tasks.map(toSpec), idempotencyKey: input.idempotencyKey }),
+    }),
+  }),
+  createTaskGraph: t.field({
+    type: TasksPayload("CreateTaskGraphPayload", "The tasks of the graph, in input order."),
+    description: "Creates a workflow in one call: tasks named by keys, with dependsOnKeys between them (validated acyclic). Tasks run in dependency order.",
+    authScopes: { scope: "tasks:write" },
+    errors: { types: [...creationErrors, DependencyCycleError] },
+    args: { input: t.arg({ type: CreateTaskGraphInput, required: true, description: "The graph to create." }) },
+    resolve: async (_root, { input }, ctx) => ({
+      tasks: await creation.createTaskGraph(ctx.db, actorOf(ctx), {
+        tasks: input.tasks.map((node) => ({ ...toSpec(node), key: node.key, dependsOnKeys: node.dependsOnKeys ?? [] })),
+        idempotencyKey: input.idempotencyKey,
       }),
     }),
+  }),
+  assignTask: t.field({
+    type: ClaimPayload("AssignTaskPayload", "The claim made on the agent's behalf; hand the lease token to the agent.", false),
+    description: "Operator push: claims a PENDING task for an agent (same rules as claimTask).",
+    authScopes: { scope: "tasks:write" },
+    errors: { types: [NotFoundError, IllegalTransitionError, CapabilityMismatchError] },
+    args: { input: t.arg({ type: ClaimTaskInput, required: true, description: "Which task, for which agent." }) },
+    resolve: async (_root, { input }, ctx) => ({ claim: await tasks.assignTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), rawId(input.agentId, "Agent"), lease(ctx)) }),
+  }),
+  updateTask: t.field({
+    type: TaskPayload("UpdateTaskPayload", "The task after the update."),
+    description: "Changes priority, deadline, max attempts or metadata of an unfinished task.",
+    authScopes: { scope: "tasks:write" },
+    errors: { types: [NotFoundError, IllegalTransitionError] },
+    args: { input: t.arg({ type: UpdateTaskInput, required: true, description: "What to change." }) },
+    resolve: async (_root, { input }, ctx) => ({
+      task: await tasks.updateTask(ctx.db, actorOf(ctx), rawId(input.id, "Task"), {
+        priority: input.priority,
+        deadline: "deadline" in input ? input.deadline : undefined,
+        maxAttempts: input.maxAttempts,
+        metadata: input.metadata,
+      }),
+    }),
+  }),
+  cancelTask: t.field({
+    type: TasksPayload("CancelTaskPayload", "Every task that was cancelled: the given one first, then its subtree and waiting dependents."),
+    description: "Cancels an unfinished task, its subtasks (recursively) and the tasks waiting on them. A holder learns it on its next call (LeaseLostError CANCELLED).",
+    authScopes: { scope: "tasks:write" },
+    errors: { types: [NotFoundError, IllegalTransitionError] },
+    args: { input: t.arg({ type: CancelTaskInput, required: true, description: "Which task, and why." }) },
+    resolve: async (_root, { input }, ctx) => ({ tasks: await tasks.cancelTask(ctx.db, actorOf(ctx), rawId(input.id, "Task"), input.reason) }),
   }),
   claimNextTask: t.field({
     type: ClaimPayload("ClaimNextTaskPayload", "The claim, or nulls when nothing was claimable.", true),

@@ -2,6 +2,7 @@
 import { actorOf } from "../../context.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { builder, connectionOptions, pageSizeLimit } from "../../schema/builder.ts";
+import { OrderDirectionEnum } from "../agents/types.ts";
 import { TaskPriorityEnum, TaskRef, TaskStatusEnum } from "./types.ts";
 
 const TaskFilter = builder.inputType("TaskFilter", {
@@ -12,10 +13,44 @@ const TaskFilter = builder.inputType("TaskFilter", {
     priority: t.field({ type: [TaskPriorityEnum], required: false, description: "Any of these priorities." }),
     assignee: t.globalID({ required: false, description: "Held by this agent." }),
     swarm: t.globalID({ required: false, description: "Belonging to this swarm." }),
+    parent: t.globalID({ required: false, description: "Direct subtasks of this task." }),
+    topLevel: t.boolean({ required: false, description: "true: only tasks without a parent; false: only subtasks." }),
+    claimable: t.boolean({ required: false, description: "true: only tasks an agent could claim now (PENDING and past their retry delay)." }),
+    createdAfter: t.field({ type: "DateTime", required: false, description: "Created at or after this instant." }),
+    createdBefore: t.field({ type: "DateTime", required: false, description: "Created before this instant." }),
   }),
 });
 
-type Filter = { status?: string[] | null; type?: string[] | null; priority?: string[] | null; assignee?: { typename: string; id: string } | null; swarm?: { typename: string; id: string } | null };
+const TaskOrderField = builder.enumType("TaskOrderField", {
+  description: "Fields tasks can be sorted by.",
+  values: {
+    CREATED_AT: { description: "Creation time." },
+    PRIORITY: { description: "Priority (then creation time), the order claims use." },
+    UPDATED_AT: { description: "Time of the last change." },
+  } as const,
+});
+
+const TaskOrder = builder.inputType("TaskOrder", {
+  description: "How to sort tasks. Ties are broken by id, so pages are stable.",
+  fields: (t) => ({
+    field: t.field({ type: TaskOrderField, required: true, description: "The field to sort by." }),
+    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: "DESC", description: "Sort direction (default DESC)." }),
+  }),
+});
+
+type GlobalId = { typename: string; id: string } | null | undefined;
+type Filter = {
+  status?: string[] | null;
+  type?: string[] | null;
+  priority?: string[] | null;
+  assignee?: GlobalId;
+  swarm?: GlobalId;
+  parent?: GlobalId;
+  topLevel?: boolean | null;
+  claimable?: boolean | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+};
 
 function taskWhere(workspaceId: string, filter: Filter | null | undefined): Prisma.TaskWhereInput {
   // An id of the wrong type matches nothing, like an unknown id.
@@ -27,6 +62,12 @@ function taskWhere(workspaceId: string, filter: Filter | null | undefined): Pris
     priority: filter?.priority ? { in: filter.priority as Prisma.EnumTaskPriorityFilter["in"] } : undefined,
     assigneeId: idOf(filter?.assignee, "Agent"),
     swarmId: idOf(filter?.swarm, "Swarm"),
+    AND: [
+      filter?.parent ? { parentId: idOf(filter.parent, "Task") } : {},
+      filter?.topLevel == null ? {} : { parentId: filter.topLevel ? null : { not: null } },
+      filter?.claimable == null ? {} : filter.claimable ? { status: "PENDING", availableAt: { lte: new Date() } } : { NOT: { status: "PENDING", availableAt: { lte: new Date() } } },
+      { createdAt: { gte: filter?.createdAfter ?? undefined, lt: filter?.createdBefore ?? undefined } },
+    ],
   };
 }
 
@@ -44,12 +85,21 @@ builder.queryFields((t) => ({
     {
       type: TaskRef,
       cursor: "id",
-      description: "Tasks of your workspace, newest first.",
+      description: "Tasks of your workspace, newest first unless `orderBy` says otherwise. `filter: { status: [FAILED] }` is the dead-letter list.",
       authScopes: { scope: "tasks:read" },
       maxSize: pageSizeLimit,
-      args: { filter: t.arg({ type: TaskFilter, required: false, description: "Conditions the tasks must meet." }) },
-      resolve: (query, _root, { filter }, ctx) =>
-        ctx.db.task.findMany({ ...query, where: taskWhere(actorOf(ctx).workspaceId, filter), orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
+      args: {
+        filter: t.arg({ type: TaskFilter, required: false, description: "Conditions the tasks must meet." }),
+        orderBy: t.arg({ type: TaskOrder, required: false, description: "Sort order (default: newest first)." }),
+      },
+      resolve: (query, _root, { filter, orderBy }, ctx) => {
+        const direction = (orderBy?.direction ?? "DESC") === "ASC" ? "asc" : "desc";
+        const order: Prisma.TaskOrderByWithRelationInput[] =
+          orderBy?.field === "PRIORITY"
+            ? [{ priorityRank: direction }, { createdAt: direction === "desc" ? "asc" : "desc" }]
+            : [{ [orderBy?.field === "UPDATED_AT" ? "updatedAt" : "createdAt"]: direction }];
+        return ctx.db.task.findMany({ ...query, where: taskWhere(actorOf(ctx).workspaceId, filter), orderBy: [...order, { id: direction }] });
+      },
       totalCount: (_root, { filter }, ctx) => ctx.db.task.count({ where: taskWhere(actorOf(ctx).workspaceId, filter) }),
     },
     connectionOptions("A page of tasks."),

@@ -17,56 +17,21 @@ import { lockRow } from "../../db/locks.ts";
 import { CapabilityMismatchError, IllegalTransitionError, LeaseLostError, NotFoundError } from "../../errors.ts";
 import { type Actor, recordEvent } from "../../events/eventLog.ts";
 import type { AttemptOutcome, Prisma, Task, TaskPriority, TaskStatus } from "../../generated/prisma/client.ts";
-import { jsonObjectRule, labelListRule, labelRule, longTextRule, parseInput } from "../../validation.ts";
+import { jsonObjectRule, optionalTextRule, parseInput } from "../../validation.ts";
 import { lockAgent } from "../agents/service.ts";
 
 export const PRIORITY_RANK: Record<TaskPriority, number> = { LOW: 0, MEDIUM: 1, HIGH: 2, CRITICAL: 3 };
 
 /** Statuses in which a task is held by an agent. */
 const HELD: readonly TaskStatus[] = ["CLAIMED", "RUNNING"];
+/** Statuses from which a task can still change (update, cancel). */
+const UNFINISHED: readonly TaskStatus[] = ["WAITING", "PENDING", "CLAIMED", "RUNNING"];
 
 export interface LeaseSettings {
   /** How long a claim (and each extension) lasts. */
   leaseSeconds: number;
   /** First retry delay; doubles with every attempt, capped at 64× this. */
   retryBaseSeconds: number;
-}
-
-const createTaskSchema = z.object({
-  description: longTextRule,
-  type: labelRule,
-  priority: z.enum(["LOW", "MEDIUM", "HIGH", "CRITICAL"]).default("MEDIUM"),
-  requiredCapabilities: labelListRule.default([]),
-  context: jsonObjectRule.default({}),
-  requirements: jsonObjectRule.default({}),
-  metadata: jsonObjectRule.default({}),
-  maxAttempts: z.number().int().min(1, "must be at least 1").max(100, "must be at most 100").default(3),
-  deadline: z.date().nullish(),
-  swarmId: z.string().nullish(),
-});
-export type CreateTaskInput = z.input<typeof createTaskSchema>;
-
-export async function createTask(db: PrismaClient, actor: Actor, input: CreateTaskInput): Promise<Task> {
-  const valid = parseInput(createTaskSchema, input);
-  return db.$transaction(async (tx) => {
-    if (valid.swarmId) {
-      const swarm = await tx.swarm.findFirst({ where: { id: valid.swarmId, workspaceId: actor.workspaceId }, select: { id: true } });
-      if (!swarm) throw new NotFoundError("Swarm", valid.swarmId);
-    }
-    const task = await tx.task.create({
-      data: {
-        ...valid,
-        requiredCapabilities: [...new Set(valid.requiredCapabilities.map((c) => c.trim()))].sort(),
-        context: valid.context as Prisma.InputJsonObject,
-        requirements: valid.requirements as Prisma.InputJsonObject,
-        metadata: valid.metadata as Prisma.InputJsonObject,
-        priorityRank: PRIORITY_RANK[valid.priority],
-        workspaceId: actor.workspaceId,
-      },
-    });
-    await recordEvent(tx, actor, { topic: "task", type: "task.created", entityId: task.id, payload: { type: task.type, priority: task.priority } });
-    return task;
-  });
 }
 
 export interface Claim {
@@ -190,6 +155,7 @@ export async function completeTask(db: PrismaClient, actor: Actor, taskId: strin
     await endAttempt(tx, task, "COMPLETED", null);
     await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: "task.completed", entityId: taskId, payload: { agentId: task.assigneeId } });
+    await releaseDependents(tx, actor, taskId);
     return updated;
   });
 }
@@ -214,6 +180,7 @@ export async function failTask(
     const updated = await requeueOrFail(tx, task, retryable, error, lease);
     await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: updated.status === "FAILED" ? "task.failed" : "task.retry_scheduled", entityId: taskId, payload: { retryable, attempt: task.attemptCount } });
+    if (updated.status === "FAILED") await cancelTasks(tx, actor, await waitingDependents(tx, taskId), `dependency ${taskId} failed`);
     return updated;
   });
 }
@@ -251,6 +218,7 @@ export async function sweepExpiredLeases(db: PrismaClient, lease: LeaseSettings,
       if (task.assigneeId) await settleAgent(tx, task.assigneeId);
       const system: Actor = { workspaceId: task.workspaceId, subject: "system" };
       await recordEvent(tx, system, { topic: "task", type: "task.lease_expired", entityId: id, payload: { agentId: task.assigneeId, requeued: updated.status === "PENDING" } });
+      if (updated.status === "FAILED") await cancelTasks(tx, system, await waitingDependents(tx, id), `dependency ${id} failed`);
     }
     return expired.length;
   });
@@ -265,6 +233,72 @@ export async function releaseAgentClaims(tx: Db, actor: Actor, agentId: string):
     await tx.task.update({ where: { id: task.id }, data: { status: "PENDING", attemptCount: { decrement: 1 }, availableAt: new Date(), ...releasedLease() } });
     await recordEvent(tx, actor, { topic: "task", type: "task.released", entityId: task.id, payload: { agentId, reason: "agent terminated" } });
   }
+}
+
+/** Operator push (seed 001's assign): claims a PENDING task on the agent's behalf. */
+export function assignTask(db: PrismaClient, actor: Actor, taskId: string, agentId: string, lease: LeaseSettings): Promise<Claim> {
+  return claimTask(db, actor, taskId, agentId, lease);
+}
+
+const updateTaskSchema = z.object({
+  priority: z.enum(["LOW", "MEDIUM", "HIGH", "CRITICAL"]).nullish(),
+  deadline: z.date().nullish(),
+  maxAttempts: z.number().int().min(1, "must be at least 1").max(100, "must be at most 100").nullish(),
+  metadata: jsonObjectRule.nullish(),
+});
+export type UpdateTaskInput = z.input<typeof updateTaskSchema>;
+
+/** Changes priority, deadline, max attempts or metadata of an unfinished task. */
+export async function updateTask(db: PrismaClient, actor: Actor, taskId: string, input: UpdateTaskInput): Promise<Task> {
+  const valid = parseInput(updateTaskSchema, input);
+  return db.$transaction(async (tx) => {
+    const task = await lockTask(tx, actor, taskId);
+    if (!UNFINISHED.includes(task.status)) throw new IllegalTransitionError("Task", taskId, task.status, "update", UNFINISHED);
+    const updated = await tx.task.update({
+      where: { id: taskId },
+      data: {
+        priority: valid.priority ?? undefined,
+        priorityRank: valid.priority ? PRIORITY_RANK[valid.priority] : undefined,
+        // Explicit null clears the deadline; an omitted field keeps it.
+        deadline: input.deadline === null ? null : (valid.deadline ?? undefined),
+        maxAttempts: valid.maxAttempts ?? undefined,
+        metadata: (valid.metadata as Prisma.InputJsonObject | null | undefined) ?? undefined,
+      },
+    });
+    const fields = Object.keys(input).filter((k) => input[k as keyof UpdateTaskInput] !== undefined);
+    await recordEvent(tx, actor, { topic: "task", type: "task.updated", entityId: taskId, payload: { fields } });
+    return updated;
+  });
+}
+
+/**
+ * Cancels an unfinished task together with its whole subtree (subtasks, recursively) and every
+ * task that waits on any of them. A holder learns it on its next call (LeaseLostError CANCELLED).
+ * @returns every task that was cancelled, the given one first
+ */
+export async function cancelTask(db: PrismaClient, actor: Actor, taskId: string, reasonInput: string | null | undefined): Promise<Task[]> {
+  const reason = parseInput(optionalTextRule.nullish(), reasonInput, "input.reason") ?? null;
+  return db.$transaction(async (tx) => {
+    const task = await lockTask(tx, actor, taskId);
+    if (!UNFINISHED.includes(task.status)) throw new IllegalTransitionError("Task", taskId, task.status, "cancel", UNFINISHED);
+    const affected = await tx.$queryRaw<{ id: string }[]>`
+      WITH RECURSIVE affected(id) AS (
+        SELECT ${taskId}::text
+        UNION
+        SELECT next.id FROM affected
+        CROSS JOIN LATERAL (
+          SELECT t.id FROM "Task" t WHERE t."parentId" = affected.id
+          UNION
+          SELECT d."taskId" FROM "TaskDependency" d WHERE d."dependsOnId" = affected.id
+        ) next
+      )
+      SELECT id FROM affected`;
+    const ids = [taskId, ...affected.map((r) => r.id).filter((id) => id !== taskId)];
+    await cancelTasks(tx, actor, ids, reason ?? "cancelled by an operator");
+    const cancelled = await tx.task.findMany({ where: { id: { in: ids }, status: "CANCELLED", cancelledAt: { not: null } } });
+    const byId = new Map(cancelled.map((t) => [t.id, t]));
+    return ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
+  });
 }
 
 // ── internals ───────────────────────────────────────────────────────────────────────────────
@@ -338,4 +372,98 @@ async function requeueOrFail(tx: Db, task: Task, retryable: boolean, error: Pris
 async function settleAgent(tx: Db, agentId: string): Promise<void> {
   const holding = await tx.task.count({ where: { assigneeId: agentId, status: { in: [...HELD] } } });
   if (holding === 0) await tx.agent.updateMany({ where: { id: agentId, status: "BUSY" }, data: { status: "IDLE" } });
+}
+
+/** Ids of WAITING tasks that wait on the given task. */
+async function waitingDependents(tx: Db, taskId: string): Promise<string[]> {
+  const rows = await tx.taskDependency.findMany({ where: { dependsOnId: taskId, task: { status: "WAITING" } }, select: { taskId: true } });
+  return rows.map((r) => r.taskId);
+}
+
+/**
+ * After `taskId` completed: every WAITING dependent whose dependencies are now all COMPLETED
+ * becomes PENDING. The dependents are locked first and checked in a later statement, so two
+ * dependencies completing at once cannot both miss each other's commit.
+ */
+async function releaseDependents(tx: Db, actor: Actor, taskId: string): Promise<void> {
+  const candidates = await waitingDependents(tx, taskId);
+  if (candidates.length === 0) return;
+  await tx.$queryRaw`SELECT id FROM "Task" WHERE id = ANY(${candidates}::text[]) ORDER BY id FOR UPDATE`;
+  const released = await tx.$queryRaw<{ id: string }[]>`
+    UPDATE "Task" t SET status = 'PENDING', "availableAt" = now(), "updatedAt" = now()
+    WHERE t.id = ANY(${candidates}::text[]) AND t.status = 'WAITING'
+      AND NOT EXISTS (
+        SELECT 1 FROM "TaskDependency" d JOIN "Task" dep ON dep.id = d."dependsOnId"
+        WHERE d."taskId" = t.id AND dep.status <> 'COMPLETED')
+    RETURNING t.id`;
+  for (const { id } of released) {
+    await recordEvent(tx, actor, { topic: "task", type: "task.ready", entityId: id, payload: { after: taskId } });
+  }
+}
+
+/** Cancels the unfinished tasks among `ids` (locking them in id order), ending held attempts. */
+async function cancelTasks(tx: Db, actor: Actor, ids: readonly string[], reason: string): Promise<void> {
+  if (ids.length === 0) return;
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM "Task" WHERE id = ANY(${[...ids]}::text[]) AND status IN ('WAITING', 'PENDING', 'CLAIMED', 'RUNNING') ORDER BY id FOR UPDATE`;
+  const now = new Date();
+  for (const { id } of rows) {
+    const task = await tx.task.findUniqueOrThrow({ where: { id } });
+    if (HELD.includes(task.status)) await endAttempt(tx, task, "CANCELLED", { message: reason });
+    await tx.task.update({ where: { id }, data: { status: "CANCELLED", cancelledAt: now, cancelReason: reason, ...releasedLease() } });
+    if (task.assigneeId) await settleAgent(tx, task.assigneeId);
+    await recordEvent(tx, actor, { topic: "task", type: "task.cancelled", entityId: id, payload: { reason, from: task.status } });
+  }
+}
+
+// ── aggregates (batched by DataLoaders in types.ts) ─────────────────────────────────────────
+
+export interface AgentPerformance {
+  tasksCompleted: number;
+  tasksFailed: number;
+  averageDurationSeconds: number | null;
+  currentTasks: number;
+}
+
+/** Work statistics of many agents from their attempts, in two statements. */
+export async function agentPerformance(db: Db, workspaceId: string, agentIds: readonly string[]): Promise<Map<string, AgentPerformance>> {
+  const ids = [...agentIds];
+  const attempts = await db.$queryRaw<{ agentId: string; completed: bigint; failed: bigint; avgSeconds: number | null }[]>`
+    SELECT "agentId",
+           count(*) FILTER (WHERE outcome = 'COMPLETED') AS completed,
+           count(*) FILTER (WHERE outcome IN ('FAILED', 'LEASE_EXPIRED')) AS failed,
+           (avg(extract(epoch FROM "endedAt" - "claimedAt")) FILTER (WHERE outcome = 'COMPLETED'))::float8 AS "avgSeconds"
+    FROM "TaskAttempt" WHERE "workspaceId" = ${workspaceId} AND "agentId" = ANY(${ids}::text[])
+    GROUP BY "agentId"`;
+  const held = await db.task.groupBy({ by: ["assigneeId"], where: { workspaceId, assigneeId: { in: ids }, status: { in: [...HELD] } }, _count: { _all: true } });
+  const result = new Map<string, AgentPerformance>(ids.map((id) => [id, { tasksCompleted: 0, tasksFailed: 0, averageDurationSeconds: null, currentTasks: 0 }]));
+  for (const row of attempts) {
+    Object.assign(result.get(row.agentId)!, { tasksCompleted: Number(row.completed), tasksFailed: Number(row.failed), averageDurationSeconds: row.avgSeconds });
+  }
+  for (const row of held) if (row.assigneeId) result.get(row.assigneeId)!.currentTasks = row._count._all;
+  return result;
+}
+
+export interface TaskSummary {
+  byStatus: Map<TaskStatus, number>;
+  /** Mean progress of the tasks that are not CANCELLED (completed ones count as 1). */
+  progress: number;
+}
+
+/** Task counts by status and overall progress of many swarms, in one statement. */
+export async function swarmTaskSummaries(db: Db, workspaceId: string, swarmIds: readonly string[]): Promise<Map<string, TaskSummary>> {
+  const rows = await db.$queryRaw<{ swarmId: string; status: TaskStatus; count: bigint; progressSum: number }[]>`
+    SELECT "swarmId", status::text AS status, count(*) AS count, sum(CASE WHEN status = 'COMPLETED' THEN 1 ELSE progress END)::float8 AS "progressSum"
+    FROM "Task" WHERE "workspaceId" = ${workspaceId} AND "swarmId" = ANY(${[...swarmIds]}::text[])
+    GROUP BY "swarmId", status`;
+  const result = new Map<string, TaskSummary>(swarmIds.map((id) => [id, { byStatus: new Map(), progress: 0 }]));
+  const totals = new Map<string, { count: number; sum: number }>();
+  for (const row of rows) {
+    result.get(row.swarmId)!.byStatus.set(row.status, Number(row.count));
+    if (row.status === "CANCELLED") continue;
+    const total = totals.get(row.swarmId) ?? { count: 0, sum: 0 };
+    totals.set(row.swarmId, { count: total.count + Number(row.count), sum: total.sum + row.progressSum });
+  }
+  for (const [id, { count, sum }] of totals) result.get(id)!.progress = count === 0 ? 0 : Math.round((sum / count) * 1000) / 1000;
+  return result;
 }

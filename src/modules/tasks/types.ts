@@ -1,9 +1,15 @@
 /** GraphQL types of the tasks domain. */
+import { actorOf } from "../../context.ts";
 import { builder } from "../../schema/builder.ts";
+import { defineLoader } from "../../schema/loaders.ts";
+import { AgentRef } from "../agents/types.ts";
+import { SwarmRef } from "../swarms/types.ts";
+import { type AgentPerformance, agentPerformance, swarmTaskSummaries, type TaskSummary } from "./service.ts";
 
 export const TaskStatusEnum = builder.enumType("TaskStatus", {
   description: "Where a task is in its lifecycle. See the README's task lifecycle.",
   values: {
+    WAITING: { description: "Waiting for its dependencies to complete; becomes PENDING when they all have." },
     PENDING: { description: "Waiting to be claimed (possibly until its retry delay has passed)." },
     CLAIMED: { description: "Claimed by an agent that holds a lease on it." },
     RUNNING: { description: "Started by its holder." },
@@ -74,6 +80,11 @@ export const TaskRef = builder.prismaNode("Task", {
     fence: t.exposeInt("fence", { description: "Fencing token of the current (or last) claim." }),
     attempts: t.relation("attempts", { description: "Every attempt, oldest first (released ones included).", query: { orderBy: { fence: "asc" } } }),
     swarm: t.relation("swarm", { nullable: true, description: "The swarm the task belongs to, if any." }),
+    parent: t.relation("parent", { nullable: true, description: "The parent task, for a subtask." }),
+    depth: t.exposeInt("depth", { description: "0 for a top-level task, the parent's depth + 1 for a subtask." }),
+    subtasks: t.relation("subtasks", { description: "Direct subtasks, oldest first.", query: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } }),
+    cancelledAt: t.expose("cancelledAt", { type: "DateTime", nullable: true, description: "When it was cancelled." }),
+    cancelReason: t.exposeString("cancelReason", { nullable: true, description: "Why it was cancelled (an operator's reason, or the failed or cancelled task it depended on or descended from)." }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the task was created." }),
     claimedAt: t.expose("claimedAt", { type: "DateTime", nullable: true, description: "When it was last claimed." }),
     startedAt: t.expose("startedAt", { type: "DateTime", nullable: true, description: "When its holder started it." }),
@@ -83,3 +94,84 @@ export const TaskRef = builder.prismaNode("Task", {
   }),
 });
 
+
+builder.prismaObjectFields(TaskRef, (t) => ({
+  dependencies: t.field({
+    type: [TaskRef],
+    description: "The tasks this one waits for.",
+    select: (_args, _ctx, nestedSelection) => ({ dependencies: { select: { dependsOn: nestedSelection(true) }, orderBy: { dependsOnId: "asc" } } }),
+    resolve: (task) => task.dependencies.map((d) => d.dependsOn),
+  }),
+  dependents: t.field({
+    type: [TaskRef],
+    description: "The tasks that wait for this one.",
+    select: (_args, _ctx, nestedSelection) => ({ dependents: { select: { task: nestedSelection(true) }, orderBy: { taskId: "asc" } } }),
+    resolve: (task) => task.dependents.map((d) => d.task),
+  }),
+}));
+
+const TASK_STATUSES = ["WAITING", "PENDING", "CLAIMED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"] as const;
+
+const TaskStatusCount = builder.objectRef<{ status: (typeof TASK_STATUSES)[number]; count: number }>("TaskStatusCount").implement({
+  description: "How many tasks have one status.",
+  fields: (t) => ({
+    status: t.field({ type: TaskStatusEnum, description: "The status counted.", resolve: (c) => c.status }),
+    count: t.exposeInt("count", { description: "Number of tasks with that status." }),
+  }),
+});
+
+const performanceLoader = defineLoader<string, AgentPerformance>("task.agentPerformance", async (ctx, ids) => {
+  const stats = await agentPerformance(ctx.db, actorOf(ctx).workspaceId, ids);
+  return ids.map((id) => stats.get(id)!);
+});
+
+const AgentPerformanceRef = builder.objectRef<AgentPerformance>("AgentPerformance").implement({
+  description: "An agent's work record, from its task attempts (seed 001's agent metrics).",
+  fields: (t) => ({
+    tasksCompleted: t.exposeInt("tasksCompleted", { description: "Attempts that completed their task." }),
+    tasksFailed: t.exposeInt("tasksFailed", { description: "Attempts that failed or lost their lease." }),
+    successRate: t.float({
+      nullable: true,
+      description: "tasksCompleted / (tasksCompleted + tasksFailed); null before the first finished attempt.",
+      resolve: (p) => (p.tasksCompleted + p.tasksFailed === 0 ? null : Math.round((p.tasksCompleted / (p.tasksCompleted + p.tasksFailed)) * 1000) / 1000),
+    }),
+    averageDurationSeconds: t.float({ nullable: true, description: "Mean time from claim to completion of completed attempts; null if none.", resolve: (p) => p.averageDurationSeconds }),
+    currentTasks: t.exposeInt("currentTasks", { description: "Tasks the agent holds right now." }),
+  }),
+});
+
+builder.prismaObjectField(AgentRef, "performance", (t) =>
+  t.field({
+    type: AgentPerformanceRef,
+    description: "Work record: completed and failed tasks, success rate, average duration (batched across agents).",
+    authScopes: { scope: "tasks:read" },
+    resolve: (agent, _args, ctx) => performanceLoader(ctx).load(agent.id),
+  }),
+);
+
+const taskSummaryLoader = defineLoader<string, TaskSummary>("task.swarmSummaries", async (ctx, ids) => {
+  const summaries = await swarmTaskSummaries(ctx.db, actorOf(ctx).workspaceId, ids);
+  return ids.map((id) => summaries.get(id)!);
+});
+
+const SwarmTaskSummary = builder.objectRef<TaskSummary>("SwarmTaskSummary").implement({
+  description: "A swarm's tasks counted by status, and its overall progress (seed 001's swarm status).",
+  fields: (t) => ({
+    total: t.int({ description: "Number of tasks.", resolve: (s) => [...s.byStatus.values()].reduce((a, b) => a + b, 0) }),
+    byStatus: t.field({
+      type: [TaskStatusCount],
+      description: "Tasks per status (every status listed, zeros included).",
+      resolve: (s) => TASK_STATUSES.map((status) => ({ status, count: s.byStatus.get(status) ?? 0 })),
+    }),
+    progress: t.float({ description: "Mean progress of the tasks that are not cancelled (completed count as 1), 0 to 1.", resolve: (s) => s.progress }),
+  }),
+});
+
+builder.prismaObjectField(SwarmRef, "taskSummary", (t) =>
+  t.field({
+    type: SwarmTaskSummary,
+    description: "The swarm's tasks by status and its progress (batched across swarms).",
+    authScopes: { scope: "tasks:read" },
+    resolve: (swarm, _args, ctx) => taskSummaryLoader(ctx).load(swarm.id),
+  }),
+);

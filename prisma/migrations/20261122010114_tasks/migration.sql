@@ -1,5 +1,5 @@
 -- CreateEnum
-CREATE TYPE "TaskStatus" AS ENUM ('PENDING', 'CLAIMED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED');
+CREATE TYPE "TaskStatus" AS ENUM ('WAITING', 'PENDING', 'CLAIMED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED');
 
 -- CreateEnum
 CREATE TYPE "TaskPriority" AS ENUM ('LOW', 'MEDIUM', 'HIGH', 'CRITICAL');
@@ -12,6 +12,8 @@ CREATE TABLE "Task" (
     "id" TEXT NOT NULL,
     "workspaceId" TEXT NOT NULL,
     "swarmId" TEXT,
+    "parentId" TEXT,
+    "depth" INTEGER NOT NULL DEFAULT 0,
     "description" TEXT NOT NULL,
     "type" TEXT NOT NULL,
     "priority" "TaskPriority" NOT NULL DEFAULT 'MEDIUM',
@@ -38,9 +40,32 @@ CREATE TABLE "Task" (
     "startedAt" TIMESTAMPTZ(3),
     "completedAt" TIMESTAMPTZ(3),
     "failedAt" TIMESTAMPTZ(3),
+    "cancelledAt" TIMESTAMPTZ(3),
+    "cancelReason" TEXT,
     "updatedAt" TIMESTAMPTZ(3) NOT NULL,
 
     CONSTRAINT "Task_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "TaskDependency" (
+    "workspaceId" TEXT NOT NULL,
+    "taskId" TEXT NOT NULL,
+    "dependsOnId" TEXT NOT NULL,
+
+    CONSTRAINT "TaskDependency_pkey" PRIMARY KEY ("taskId","dependsOnId")
+);
+
+-- CreateTable
+CREATE TABLE "IdempotencyKey" (
+    "workspaceId" TEXT NOT NULL,
+    "key" TEXT NOT NULL,
+    "operation" TEXT NOT NULL,
+    "requestHash" TEXT NOT NULL,
+    "taskIds" TEXT[],
+    "createdAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "IdempotencyKey_pkey" PRIMARY KEY ("workspaceId","key")
 );
 
 -- CreateTable
@@ -71,6 +96,12 @@ CREATE INDEX "Task_status_leaseExpiresAt_idx" ON "Task"("status", "leaseExpiresA
 CREATE INDEX "Task_assigneeId_idx" ON "Task"("assigneeId");
 
 -- CreateIndex
+CREATE INDEX "Task_parentId_idx" ON "Task"("parentId");
+
+-- CreateIndex
+CREATE INDEX "TaskDependency_dependsOnId_idx" ON "TaskDependency"("dependsOnId");
+
+-- CreateIndex
 CREATE INDEX "TaskAttempt_agentId_idx" ON "TaskAttempt"("agentId");
 
 -- CreateIndex
@@ -84,6 +115,21 @@ ALTER TABLE "Task" ADD CONSTRAINT "Task_swarmId_fkey" FOREIGN KEY ("swarmId") RE
 
 -- AddForeignKey
 ALTER TABLE "Task" ADD CONSTRAINT "Task_assigneeId_fkey" FOREIGN KEY ("assigneeId") REFERENCES "Agent"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Task" ADD CONSTRAINT "Task_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "Task"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "TaskDependency" ADD CONSTRAINT "TaskDependency_workspaceId_fkey" FOREIGN KEY ("workspaceId") REFERENCES "Workspace"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "TaskDependency" ADD CONSTRAINT "TaskDependency_taskId_fkey" FOREIGN KEY ("taskId") REFERENCES "Task"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "TaskDependency" ADD CONSTRAINT "TaskDependency_dependsOnId_fkey" FOREIGN KEY ("dependsOnId") REFERENCES "Task"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "IdempotencyKey" ADD CONSTRAINT "IdempotencyKey_workspaceId_fkey" FOREIGN KEY ("workspaceId") REFERENCES "Workspace"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "TaskAttempt" ADD CONSTRAINT "TaskAttempt_workspaceId_fkey" FOREIGN KEY ("workspaceId") REFERENCES "Workspace"("id") ON DELETE RESTRICT ON UPDATE CASCADE;

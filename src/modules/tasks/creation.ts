@@ -1,0 +1,229 @@
+/**
+ * Creating tasks: one, a batch (all-or-nothing), or a graph whose tasks depend on each other
+ * (seed 002's multi-stage workflows), each optionally under an idempotency key so that a retried
+ * call returns the tasks of the first one instead of creating new ones.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { Db, PrismaClient } from "../../db/client.ts";
+import { DependencyCycleError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { type Actor, recordEvent } from "../../events/eventLog.ts";
+import type { Prisma, Task } from "../../generated/prisma/client.ts";
+import { jsonObjectRule, labelListRule, labelRule, longTextRule, parseInput } from "../../validation.ts";
+import { PRIORITY_RANK } from "./service.ts";
+
+/** Most tasks one createTasks / createTaskGraph call may create. */
+export const MAX_BATCH = 100;
+
+const taskFields = {
+  description: longTextRule,
+  type: labelRule,
+  priority: z.enum(["LOW", "MEDIUM", "HIGH", "CRITICAL"]).default("MEDIUM"),
+  requiredCapabilities: labelListRule.default([]),
+  context: jsonObjectRule.default({}),
+  requirements: jsonObjectRule.default({}),
+  metadata: jsonObjectRule.default({}),
+  maxAttempts: z.number().int().min(1, "must be at least 1").max(100, "must be at most 100").default(3),
+  deadline: z.date().nullish(),
+  swarmId: z.string().nullish(),
+  parentId: z.string().nullish(),
+  /** Ids of existing tasks this one waits for. */
+  dependsOn: z.array(z.string()).max(100, "at most 100 dependencies").default([]),
+};
+const taskSchema = z.object(taskFields);
+export type CreateTaskInput = z.input<typeof taskSchema>;
+type TaskSpec = z.output<typeof taskSchema> & { dependsOnKeys?: string[]; key?: string };
+
+const idempotencyKeyRule = z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters").nullish();
+
+const batchSchema = z.object({
+  tasks: z.array(taskSchema).min(1, "must contain at least one task").max(MAX_BATCH, `at most ${MAX_BATCH} tasks per call`),
+  idempotencyKey: idempotencyKeyRule,
+});
+
+const graphSchema = z.object({
+  tasks: z
+    .array(
+      taskSchema.extend({
+        key: z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters"),
+        dependsOnKeys: z.array(z.string()).max(100, "at most 100 dependencies").default([]),
+      }),
+    )
+    .min(1, "must contain at least one task")
+    .max(MAX_BATCH, `at most ${MAX_BATCH} tasks per call`),
+  idempotencyKey: idempotencyKeyRule,
+});
+
+export async function createTask(db: PrismaClient, actor: Actor, input: CreateTaskInput, idempotencyKey?: string | null): Promise<Task> {
+  const valid = parseInput(taskSchema, input);
+  const key = parseInput(idempotencyKeyRule, idempotencyKey, "input.idempotencyKey");
+  const [task] = await createIdempotently(db, actor, "createTask", key, valid, (tx) => insertTasks(tx, actor, [valid], () => "input"));
+  return task!;
+}
+
+/** Creates every task or none. */
+export async function createTasks(db: PrismaClient, actor: Actor, input: z.input<typeof batchSchema>): Promise<Task[]> {
+  const valid = parseInput(batchSchema, input);
+  return createIdempotently(db, actor, "createTasks", valid.idempotencyKey, valid, (tx) => insertTasks(tx, actor, valid.tasks, (i) => `input.tasks.${i}`));
+}
+
+/**
+ * Creates a graph of tasks named by client-side keys, with `dependsOnKeys` between them (and
+ * `dependsOn` ids of existing tasks). The graph must be acyclic; tasks are created in dependency
+ * order and those with unfinished dependencies start WAITING.
+ * @returns the tasks in input order
+ */
+export async function createTaskGraph(db: PrismaClient, actor: Actor, input: z.input<typeof graphSchema>): Promise<Task[]> {
+  const valid = parseInput(graphSchema, input);
+  const order = topologicalOrder(valid.tasks);
+  return createIdempotently(db, actor, "createTaskGraph", valid.idempotencyKey, valid, async (tx) => {
+    const idByKey = new Map<string, string>();
+    const created = new Map<string, Task>();
+    for (const index of order) {
+      const spec = valid.tasks[index]!;
+      const dependsOn = [...spec.dependsOn, ...spec.dependsOnKeys.map((key) => idByKey.get(key)!)];
+      const [task] = await insertTasks(tx, actor, [{ ...spec, dependsOn }], () => `input.tasks.${index}`);
+      idByKey.set(spec.key, task!.id);
+      created.set(spec.key, task!);
+    }
+    return valid.tasks.map((spec) => created.get(spec.key)!);
+  });
+}
+
+/**
+ * Orders graph entries so that every task comes after those it depends on (Kahn's algorithm).
+ * @throws InvalidInputError for duplicate or unknown keys, DependencyCycleError for a cycle
+ */
+export function topologicalOrder(tasks: readonly { key: string; dependsOnKeys: readonly string[] }[]): number[] {
+  const indexByKey = new Map<string, number>();
+  const issues: { path: string; message: string }[] = [];
+  tasks.forEach((task, i) => {
+    if (indexByKey.has(task.key)) issues.push({ path: `input.tasks.${i}.key`, message: `duplicate key "${task.key}"` });
+    indexByKey.set(task.key, i);
+  });
+  tasks.forEach((task, i) =>
+    task.dependsOnKeys.forEach((key, j) => {
+      if (!indexByKey.has(key)) issues.push({ path: `input.tasks.${i}.dependsOnKeys.${j}`, message: `no task in this graph has the key "${key}"` });
+    }),
+  );
+  if (issues.length > 0) throw new InvalidInputError(issues);
+
+  const waitingOn = tasks.map((task) => new Set(task.dependsOnKeys).size);
+  const dependents = tasks.map(() => [] as number[]);
+  tasks.forEach((task, i) => new Set(task.dependsOnKeys).forEach((key) => dependents[indexByKey.get(key)!]!.push(i)));
+  const ready = waitingOn.flatMap((n, i) => (n === 0 ? [i] : []));
+  const order: number[] = [];
+  while (ready.length > 0) {
+    const i = ready.shift()!;
+    order.push(i);
+    for (const d of dependents[i]!) if (--waitingOn[d]! === 0) ready.push(d);
+  }
+  if (order.length < tasks.length) throw new DependencyCycleError(findCycle(tasks, indexByKey));
+  return order;
+}
+
+/** One cycle among the entries left over by Kahn's algorithm, as keys (first key repeated last). */
+function findCycle(tasks: readonly { key: string; dependsOnKeys: readonly string[] }[], indexByKey: Map<string, number>): string[] {
+  const state = new Map<number, "visiting" | "done">();
+  const stack: number[] = [];
+  const visit = (i: number): string[] | undefined => {
+    state.set(i, "visiting");
+    stack.push(i);
+    for (const key of tasks[i]!.dependsOnKeys) {
+      const j = indexByKey.get(key)!;
+      if (state.get(j) === "visiting") return [...stack.slice(stack.indexOf(j)), j].map((k) => tasks[k]!.key);
+      if (!state.has(j)) {
+        const cycle = visit(j);
+        if (cycle) return cycle;
+      }
+    }
+    stack.pop();
+    state.set(i, "done");
+    return undefined;
+  };
+  for (let i = 0; i < tasks.length; i++) {
+    if (!state.has(i)) {
+      const cycle = visit(i);
+      if (cycle) return cycle;
+    }
+  }
+  return [];
+}
+
+/**
+ * Runs `create` once per idempotency key. The key row is inserted first in the same transaction:
+ * a concurrent retry blocks on it until the first call commits, then returns its tasks.
+ */
+async function createIdempotently(
+  db: PrismaClient,
+  actor: Actor,
+  operation: string,
+  key: string | null | undefined,
+  request: unknown,
+  create: (tx: Db) => Promise<Task[]>,
+): Promise<Task[]> {
+  return db.$transaction(async (tx) => {
+    if (!key) return create(tx);
+    const requestHash = createHash("sha256").update(JSON.stringify(request)).digest("hex");
+    const inserted = await tx.idempotencyKey.createMany({ data: [{ workspaceId: actor.workspaceId, key, operation, requestHash, taskIds: [] }], skipDuplicates: true });
+    if (inserted.count === 0) {
+      const previous = await tx.idempotencyKey.findUniqueOrThrow({ where: { workspaceId_key: { workspaceId: actor.workspaceId, key } } });
+      if (previous.operation !== operation || previous.requestHash !== requestHash) throw new IdempotencyKeyReusedError(key, previous.operation);
+      const tasks = await tx.task.findMany({ where: { id: { in: previous.taskIds } } });
+      const byId = new Map(tasks.map((t) => [t.id, t]));
+      return previous.taskIds.map((id) => byId.get(id)!);
+    }
+    const tasks = await create(tx);
+    await tx.idempotencyKey.update({ where: { workspaceId_key: { workspaceId: actor.workspaceId, key } }, data: { taskIds: tasks.map((t) => t.id) } });
+    return tasks;
+  });
+}
+
+/** Inserts validated task specs with their dependency edges; `pathOf(i)` names spec i in errors. */
+async function insertTasks(tx: Db, actor: Actor, specs: readonly TaskSpec[], pathOf: (index: number) => string): Promise<Task[]> {
+  const created: Task[] = [];
+  for (const [i, spec] of specs.entries()) {
+    const at = pathOf(i);
+    if (spec.swarmId && !(await tx.swarm.findFirst({ where: { id: spec.swarmId, workspaceId: actor.workspaceId }, select: { id: true } }))) {
+      throw new NotFoundError("Swarm", spec.swarmId);
+    }
+    const parent = spec.parentId ? await tx.task.findFirst({ where: { id: spec.parentId, workspaceId: actor.workspaceId }, select: { id: true, depth: true, status: true } }) : null;
+    if (spec.parentId && !parent) throw new NotFoundError("Task", spec.parentId);
+    if (parent && ["COMPLETED", "FAILED", "CANCELLED"].includes(parent.status)) {
+      throw new InvalidInputError([{ path: `${at}.parentId`, message: `the parent task is ${parent.status}; subtasks need an unfinished parent` }]);
+    }
+    const dependsOn = [...new Set(spec.dependsOn)];
+    const dependencies = await tx.task.findMany({ where: { id: { in: dependsOn }, workspaceId: actor.workspaceId }, select: { id: true, status: true } });
+    const missing = dependsOn.find((id) => !dependencies.some((d) => d.id === id));
+    if (missing) throw new NotFoundError("Task", missing);
+    const dead = dependencies.find((d) => d.status === "FAILED" || d.status === "CANCELLED");
+    if (dead) throw new InvalidInputError([{ path: `${at}.dependsOn`, message: `task ${dead.id} is ${dead.status}: a dependency on it could never be met` }]);
+    const waiting = dependencies.some((d) => d.status !== "COMPLETED");
+
+    const { dependsOn: _ids, dependsOnKeys: _keys, key: _key, ...fields } = spec;
+    const task = await tx.task.create({
+      data: {
+        ...fields,
+        status: waiting ? "WAITING" : "PENDING",
+        depth: parent ? parent.depth + 1 : 0,
+        requiredCapabilities: [...new Set(fields.requiredCapabilities.map((c) => c.trim()))].sort(),
+        context: fields.context as Prisma.InputJsonObject,
+        requirements: fields.requirements as Prisma.InputJsonObject,
+        metadata: fields.metadata as Prisma.InputJsonObject,
+        priorityRank: PRIORITY_RANK[fields.priority],
+        workspaceId: actor.workspaceId,
+      },
+    });
+    if (dependsOn.length > 0) {
+      await tx.taskDependency.createMany({ data: dependsOn.map((dependsOnId) => ({ workspaceId: actor.workspaceId, taskId: task.id, dependsOnId })) });
+    }
+    await recordEvent(tx, actor, {
+      topic: "task",
+      type: "task.created",
+      entityId: task.id,
+      payload: { type: task.type, priority: task.priority, status: task.status, parentId: task.parentId, dependsOn },
+    });
+    created.push(task);
+  }
+  return created;
+}
