@@ -5,7 +5,7 @@
  */
 
 /** Names of the GraphQL object types a raw id can belong to (used to build global ids). */
-export type EntityType = "Agent" | "Swarm" | "SwarmMember" | "Task";
+export type EntityType = "Agent" | "Swarm" | "SwarmMember" | "Task" | "Quota" | "Allocation";
 
 export abstract class DomainError extends Error {
   abstract readonly code: string;
@@ -140,5 +140,37 @@ export class IdempotencyKeyReusedError extends DomainError {
   ) {
     super(`idempotency key "${key}" was already used for a different ${operation} request; use a new key for a new request`);
     this.name = "IdempotencyKeyReusedError";
+  }
+}
+
+/** The quota does not have room for the request; nothing was allocated. */
+export class QuotaExceededError extends DomainError {
+  readonly code = "QUOTA_EXCEEDED";
+  constructor(
+    readonly resource: string,
+    readonly limit: number,
+    readonly inUse: number,
+    readonly requested: number,
+    /** RATE quotas: when enough capacity returns for the request. */
+    readonly retryAt: Date | null,
+  ) {
+    super(
+      `quota exceeded for ${resource}: ${inUse} of ${limit} in use, ${requested} requested` +
+        (retryAt ? `; capacity returns at ${retryAt.toISOString()}` : "; release some or raise the quota"),
+    );
+    this.name = "QuotaExceededError";
+  }
+}
+
+/** The holder has no open allocation to release. */
+export class NotHeldError extends DomainError {
+  readonly code = "NOT_HELD";
+  constructor(
+    readonly holderType: string,
+    readonly holderId: string,
+    readonly resource: string | null,
+  ) {
+    super(`${holderType.toLowerCase()} ${holderId} holds no ${resource ?? "resources"}; nothing was released`);
+    this.name = "NotHeldError";
   }
 }

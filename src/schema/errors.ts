@@ -3,7 +3,7 @@
  * `Error` interface; mutations list the ones they can return in their result union.
  */
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { AlreadyMemberError, CapabilityMismatchError, DependencyCycleError, DomainError, IdempotencyKeyReusedError, LeaseLostError, IllegalTransitionError, InvalidInputError, NotFoundError, NotMemberError, SwarmFullError } from "../errors.ts";
+import { AlreadyMemberError, CapabilityMismatchError, DependencyCycleError, DomainError, IdempotencyKeyReusedError, LeaseLostError, NotHeldError, QuotaExceededError, IllegalTransitionError, InvalidInputError, NotFoundError, NotMemberError, SwarmFullError } from "../errors.ts";
 import { builder } from "./builder.ts";
 
 export const ErrorCode = builder.enumType("ErrorCode", {
@@ -19,6 +19,8 @@ export const ErrorCode = builder.enumType("ErrorCode", {
     CAPABILITY_MISMATCH: { description: "The agent lacks capabilities the task requires." },
     DEPENDENCY_CYCLE: { description: "The task graph has a dependency cycle." },
     IDEMPOTENCY_KEY_REUSED: { description: "The idempotency key was already used for a different request." },
+    QUOTA_EXCEEDED: { description: "The quota has no room for the request." },
+    NOT_HELD: { description: "The holder holds nothing to release." },
   } as const,
 });
 
@@ -147,5 +149,31 @@ builder.objectType(IdempotencyKeyReusedError, {
   fields: (t) => ({
     key: t.exposeString("key", { description: "The reused key." }),
     operation: t.exposeString("operation", { description: "The mutation the key was first used with." }),
+  }),
+});
+
+builder.objectType(QuotaExceededError, {
+  name: "QuotaExceededError",
+  description: "The quota has no room for the request; nothing was allocated, created or claimed.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof QuotaExceededError,
+  fields: (t) => ({
+    resource: t.exposeString("resource", { description: "The limited resource, e.g. workers:depth:0." }),
+    limit: t.exposeInt("limit", { description: "The quota's limit." }),
+    inUse: t.exposeInt("inUse", { description: "Units in use when the request was refused." }),
+    requested: t.exposeInt("requested", { description: "Units requested." }),
+    retryAt: t.field({ type: "DateTime", nullable: true, description: "Rate quotas: when enough capacity returns for this request; null for capacity quotas (wait for a release).", resolve: (e) => e.retryAt }),
+  }),
+});
+
+builder.objectType(NotHeldError, {
+  name: "NotHeldError",
+  description: "The holder holds nothing (of that resource) to release; nothing was changed.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof NotHeldError,
+  fields: (t) => ({
+    holderType: t.exposeString("holderType", { description: "TASK, SWARM, AGENT or EXTERNAL." }),
+    holderId: t.exposeString("holderId", { description: "The holder's id as given." }),
+    requestedResource: t.string({ nullable: true, description: "The resource asked about; null when asked for everything.", resolve: (e) => e.resource }),
   }),
 });

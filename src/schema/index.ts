@@ -15,6 +15,9 @@ import "../modules/swarms/mutations.ts";
 import "../modules/tasks/types.ts";
 import "../modules/tasks/queries.ts";
 import "../modules/tasks/mutations.ts";
+import "../modules/quotas/types.ts";
+import "../modules/quotas/queries.ts";
+import "../modules/quotas/mutations.ts";
 
 let schema: GraphQLSchema | undefined;
 

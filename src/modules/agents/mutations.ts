@@ -1,7 +1,7 @@
 /** Changes to agents. Each mutation maps its input to one service call. */
 import type { Agent } from "../../generated/prisma/client.ts";
 import { actorOf } from "../../context.ts";
-import { IllegalTransitionError, NotFoundError } from "../../errors.ts";
+import { IllegalTransitionError, NotFoundError, QuotaExceededError } from "../../errors.ts";
 import { builder } from "../../schema/builder.ts";
 import { rawId } from "../../schema/globalIds.ts";
 import * as agents from "./service.ts";
@@ -68,7 +68,7 @@ builder.mutationFields((t) => ({
     type: AgentPayload("RegisterAgentPayload", "The agent that was registered."),
     description: "Registers a new agent. It starts IDLE.",
     authScopes: { scope: "agents:write" },
-    errors: {},
+    errors: { types: [QuotaExceededError] },
     args: { input: t.arg({ type: RegisterAgentInput, required: true, description: "The agent to register." }) },
     resolve: async (_root, { input }, ctx) => ({
       agent: await agents.registerAgent(ctx.db, actorOf(ctx), {

@@ -10,6 +10,7 @@ import { z } from "zod";
 import type { Agent, AgentStatus, Prisma } from "../../generated/prisma/client.ts";
 import { jsonObjectRule, labelListRule, labelRule, nameRule, optionalTextRule, parseInput } from "../../validation.ts";
 import { removeAgentFromSwarms } from "../swarms/service.ts";
+import * as quotas from "../quotas/service.ts";
 import { releaseAgentClaims } from "../tasks/service.ts";
 import { AGENT_ACTIONS_ALLOWED_FROM, type AgentAction } from "./stateMachine.ts";
 
@@ -33,13 +34,16 @@ export type UpdateAgentInput = z.input<typeof updateAgentSchema>;
 
 export async function registerAgent(db: PrismaClient, actor: Actor, input: RegisterAgentInput): Promise<Agent> {
   const valid = parseInput(registerAgentSchema, input);
-  return db.$transaction(async (tx) => {
+  const holder = { type: "AGENT" as const, id: `new agent ${valid.name}` };
+  return quotas.recordingRefusals(db, actor, holder, () => db.$transaction(async (tx) => {
     const agent = await tx.agent.create({
       data: { ...valid, config: json(valid.config), metadata: json(valid.metadata), capabilities: normalizeCapabilities(valid.capabilities), workspaceId: actor.workspaceId },
     });
+    // Over the agents quota this throws, rolling the registration back.
+    await quotas.allocate(tx, actor, "agents", { type: "AGENT", id: agent.id }, 1);
     await recordEvent(tx, actor, { topic: "agent", type: "agent.registered", entityId: agent.id, payload: { name: agent.name, type: agent.type, status: agent.status } });
     return agent;
-  });
+  }));
 }
 
 /** Replaces the given fields (config and metadata are replaced whole, not merged). */
@@ -111,6 +115,7 @@ export async function terminateAgent(db: PrismaClient, actor: Actor, id: string,
     const { status } = await lockAgent(tx, actor, id, "terminate");
     await releaseAgentClaims(tx, actor, id);
     await removeAgentFromSwarms(tx, actor, id, "agent terminated");
+    await quotas.release(tx, actor, { type: "AGENT", id });
     return setStatus(tx, actor, id, status, { status: "TERMINATED", pausedFrom: null, terminatedAt: new Date(), terminationReason: reason ?? null }, "agent.terminated");
   });
 }

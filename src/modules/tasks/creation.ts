@@ -10,6 +10,7 @@ import { DependencyCycleError, IdempotencyKeyReusedError, InvalidInputError, Not
 import { type Actor, recordEvent } from "../../events/eventLog.ts";
 import type { Prisma, Task } from "../../generated/prisma/client.ts";
 import { jsonObjectRule, labelListRule, labelRule, longTextRule, parseInput } from "../../validation.ts";
+import * as quotas from "../quotas/service.ts";
 import { PRIORITY_RANK } from "./service.ts";
 
 /** Most tasks one createTasks / createTaskGraph call may create. */
@@ -162,8 +163,13 @@ async function createIdempotently(
   request: unknown,
   create: (tx: Db) => Promise<Task[]>,
 ): Promise<Task[]> {
-  return db.$transaction(async (tx) => {
-    if (!key) return create(tx);
+  const creator = { type: "EXTERNAL" as const, id: actor.subject };
+  return quotas.recordingRefusals(db, actor, creator, () => db.$transaction(async (tx) => {
+    if (!key) {
+      const tasks = await create(tx);
+      await chargeCreationRate(tx, actor, tasks.length);
+      return tasks;
+    }
     const requestHash = createHash("sha256").update(JSON.stringify(request)).digest("hex");
     const inserted = await tx.idempotencyKey.createMany({ data: [{ workspaceId: actor.workspaceId, key, operation, requestHash, taskIds: [] }], skipDuplicates: true });
     if (inserted.count === 0) {
@@ -174,9 +180,15 @@ async function createIdempotently(
       return previous.taskIds.map((id) => byId.get(id)!);
     }
     const tasks = await create(tx);
+    await chargeCreationRate(tx, actor, tasks.length);
     await tx.idempotencyKey.update({ where: { workspaceId_key: { workspaceId: actor.workspaceId, key } }, data: { taskIds: tasks.map((t) => t.id) } });
     return tasks;
-  });
+  }));
+}
+
+/** Counts created tasks against the tasks.created_per_hour quota; over it, the creation rolls back. */
+async function chargeCreationRate(tx: Db, actor: Actor, count: number): Promise<void> {
+  await quotas.allocate(tx, actor, "tasks.created_per_hour", { type: "EXTERNAL", id: actor.subject }, count);
 }
 
 /** Inserts validated task specs with their dependency edges; `pathOf(i)` names spec i in errors. */

@@ -1,7 +1,7 @@
 /** Changes to tasks: creation by operators, claims and the holder's calls by agents. */
 import type { Task } from "../../generated/prisma/client.ts";
 import { type Context, actorOf } from "../../context.ts";
-import { CapabilityMismatchError, DependencyCycleError, IdempotencyKeyReusedError, IllegalTransitionError, LeaseLostError, NotFoundError } from "../../errors.ts";
+import { CapabilityMismatchError, DependencyCycleError, IdempotencyKeyReusedError, IllegalTransitionError, LeaseLostError, NotFoundError, QuotaExceededError } from "../../errors.ts";
 import { builder, type SchemaTypesOf } from "../../schema/builder.ts";
 import { rawId } from "../../schema/globalIds.ts";
 import * as creation from "./creation.ts";
@@ -140,7 +140,7 @@ const CancelTaskInput = builder.inputType("CancelTaskInput", {
 });
 
 const holderErrors = [NotFoundError, LeaseLostError, IllegalTransitionError];
-const creationErrors = [NotFoundError, IdempotencyKeyReusedError];
+const creationErrors = [NotFoundError, IdempotencyKeyReusedError, QuotaExceededError];
 
 type GlobalId = { typename: string; id: string };
 interface TaskInputShape {
@@ -218,7 +218,7 @@ builder.mutationFields((t) => ({
     type: ClaimPayload("AssignTaskPayload", "The claim made on the agent's behalf; hand the lease token to the agent.", false),
     description: "Operator push: claims a PENDING task for an agent (same rules as claimTask).",
     authScopes: { scope: "tasks:write" },
-    errors: { types: [NotFoundError, IllegalTransitionError, CapabilityMismatchError] },
+    errors: { types: [NotFoundError, IllegalTransitionError, CapabilityMismatchError, QuotaExceededError] },
     args: { input: t.arg({ type: ClaimTaskInput, required: true, description: "Which task, for which agent." }) },
     resolve: async (_root, { input }, ctx) => ({ claim: await tasks.assignTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), rawId(input.agentId, "Agent"), lease(ctx)) }),
   }),
@@ -249,7 +249,7 @@ builder.mutationFields((t) => ({
     type: ClaimPayload("ClaimNextTaskPayload", "The claim, or nulls when nothing was claimable.", true),
     description: "Atomically claims the best claimable task for the agent: capabilities matched, highest priority, then oldest. Two agents never get the same task.",
     authScopes: { scope: "tasks:claim" },
-    errors: { types: [NotFoundError, IllegalTransitionError] },
+    errors: { types: [NotFoundError, IllegalTransitionError, QuotaExceededError] },
     args: { input: t.arg({ type: ClaimNextTaskInput, required: true, description: "Who claims, and what." }) },
     resolve: async (_root, { input }, ctx) => ({
       claim: await tasks.claimNextTask(ctx.db, actorOf(ctx), rawId(input.agentId, "Agent"), { types: input.types, swarmId: input.swarmId ? rawId(input.swarmId, "Swarm") : null }, lease(ctx)),
@@ -259,7 +259,7 @@ builder.mutationFields((t) => ({
     type: ClaimPayload("ClaimTaskPayload", "The claim.", false),
     description: "Claims one given PENDING task for the agent.",
     authScopes: { scope: "tasks:claim" },
-    errors: { types: [NotFoundError, IllegalTransitionError, CapabilityMismatchError] },
+    errors: { types: [NotFoundError, IllegalTransitionError, CapabilityMismatchError, QuotaExceededError] },
     args: { input: t.arg({ type: ClaimTaskInput, required: true, description: "Which task, for which agent." }) },
     resolve: async (_root, { input }, ctx) => ({ claim: await tasks.claimTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), rawId(input.agentId, "Agent"), lease(ctx)) }),
   }),

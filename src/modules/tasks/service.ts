@@ -19,6 +19,7 @@ import { type Actor, recordEvent } from "../../events/eventLog.ts";
 import type { AttemptOutcome, Prisma, Task, TaskPriority, TaskStatus } from "../../generated/prisma/client.ts";
 import { jsonObjectRule, optionalTextRule, parseInput } from "../../validation.ts";
 import { lockAgent } from "../agents/service.ts";
+import * as quotas from "../quotas/service.ts";
 
 export const PRIORITY_RANK: Record<TaskPriority, number> = { LOW: 0, MEDIUM: 1, HIGH: 2, CRITICAL: 3 };
 
@@ -51,7 +52,7 @@ export interface ClaimFilter {
  * @returns the claim, or null when nothing is claimable
  */
 export async function claimNextTask(db: PrismaClient, actor: Actor, agentId: string, filter: ClaimFilter, lease: LeaseSettings): Promise<Claim | null> {
-  return db.$transaction(async (tx) => {
+  return quotas.recordingRefusals(db, actor, { type: "AGENT", id: agentId }, () => db.$transaction(async (tx) => {
     const capabilities = await claimingAgentCapabilities(tx, actor, agentId);
     const token = newLeaseToken();
     const rows = await tx.$queryRaw<{ id: string }[]>`
@@ -70,12 +71,12 @@ export async function claimNextTask(db: PrismaClient, actor: Actor, agentId: str
       RETURNING id`;
     if (rows.length === 0) return null;
     return recordClaim(tx, actor, rows[0]!.id, agentId, token);
-  });
+  }));
 }
 
 /** Claims one given task for the agent. */
 export async function claimTask(db: PrismaClient, actor: Actor, taskId: string, agentId: string, lease: LeaseSettings): Promise<Claim> {
-  return db.$transaction(async (tx) => {
+  return quotas.recordingRefusals(db, actor, { type: "AGENT", id: agentId }, () => db.$transaction(async (tx) => {
     const capabilities = await claimingAgentCapabilities(tx, actor, agentId);
     const task = await lockTask(tx, actor, taskId);
     if (task.status !== "PENDING") throw new IllegalTransitionError("Task", taskId, task.status, "claim", ["PENDING"]);
@@ -96,7 +97,7 @@ export async function claimTask(db: PrismaClient, actor: Actor, taskId: string, 
       },
     });
     return recordClaim(tx, actor, taskId, agentId, token);
-  });
+  }));
 }
 
 /** CLAIMED → RUNNING; extends the lease. */
@@ -153,6 +154,7 @@ export async function completeTask(db: PrismaClient, actor: Actor, taskId: strin
       data: { status: "COMPLETED", progress: 1, result: (result as Prisma.InputJsonObject | null) ?? undefined, completedAt: now, startedAt: task.startedAt ?? now, ...releasedLease() },
     });
     await endAttempt(tx, task, "COMPLETED", null);
+    await quotas.release(tx, actor, { type: "TASK", id: taskId });
     await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: "task.completed", entityId: taskId, payload: { agentId: task.assigneeId } });
     await releaseDependents(tx, actor, taskId);
@@ -178,6 +180,7 @@ export async function failTask(
     const task = await holdLease(tx, actor, taskId, leaseToken);
     await endAttempt(tx, task, "FAILED", error);
     const updated = await requeueOrFail(tx, task, retryable, error, lease);
+    await quotas.release(tx, actor, { type: "TASK", id: taskId }, updated.status === "FAILED" ? null : "tasks.running");
     await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: updated.status === "FAILED" ? "task.failed" : "task.retry_scheduled", entityId: taskId, payload: { retryable, attempt: task.attemptCount } });
     if (updated.status === "FAILED") await cancelTasks(tx, actor, await waitingDependents(tx, taskId), `dependency ${taskId} failed`);
@@ -194,6 +197,7 @@ export async function releaseTask(db: PrismaClient, actor: Actor, taskId: string
       where: { id: taskId },
       data: { status: "PENDING", attemptCount: { decrement: 1 }, availableAt: new Date(), ...releasedLease() },
     });
+    await quotas.release(tx, actor, { type: "TASK", id: taskId }, "tasks.running");
     await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: "task.released", entityId: taskId, payload: { agentId: task.assigneeId } });
     return updated;
@@ -215,8 +219,9 @@ export async function sweepExpiredLeases(db: PrismaClient, lease: LeaseSettings,
       const error = { message: "lease expired: the agent stopped reporting", leaseExpiresAt: task.leaseExpiresAt?.toISOString() ?? null };
       await endAttempt(tx, task, "LEASE_EXPIRED", error);
       const updated = await requeueOrFail(tx, task, true, error, lease);
-      if (task.assigneeId) await settleAgent(tx, task.assigneeId);
       const system: Actor = { workspaceId: task.workspaceId, subject: "system" };
+      await quotas.release(tx, system, { type: "TASK", id }, updated.status === "FAILED" ? null : "tasks.running");
+      if (task.assigneeId) await settleAgent(tx, task.assigneeId);
       await recordEvent(tx, system, { topic: "task", type: "task.lease_expired", entityId: id, payload: { agentId: task.assigneeId, requeued: updated.status === "PENDING" } });
       if (updated.status === "FAILED") await cancelTasks(tx, system, await waitingDependents(tx, id), `dependency ${id} failed`);
     }
@@ -231,6 +236,7 @@ export async function releaseAgentClaims(tx: Db, actor: Actor, agentId: string):
     await lockRow(tx, "Task", task.id, actor.workspaceId);
     await endAttempt(tx, task, "RELEASED", { message: "agent terminated" });
     await tx.task.update({ where: { id: task.id }, data: { status: "PENDING", attemptCount: { decrement: 1 }, availableAt: new Date(), ...releasedLease() } });
+    await quotas.release(tx, actor, { type: "TASK", id: task.id }, "tasks.running");
     await recordEvent(tx, actor, { topic: "task", type: "task.released", entityId: task.id, payload: { agentId, reason: "agent terminated" } });
   }
 }
@@ -346,6 +352,8 @@ async function holdLease(tx: Db, actor: Actor, taskId: string, leaseToken: strin
 }
 
 async function recordClaim(tx: Db, actor: Actor, taskId: string, agentId: string, leaseToken: string): Promise<Claim> {
+  // Over the tasks.running quota this throws, rolling the claim back.
+  await quotas.allocate(tx, actor, "tasks.running", { type: "TASK", id: taskId }, 1);
   const task = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
   await tx.taskAttempt.create({ data: { workspaceId: actor.workspaceId, taskId, agentId, fence: task.fence } });
   await tx.agent.updateMany({ where: { id: agentId, status: "IDLE" }, data: { status: "BUSY" } });
@@ -411,6 +419,7 @@ async function cancelTasks(tx: Db, actor: Actor, ids: readonly string[], reason:
     const task = await tx.task.findUniqueOrThrow({ where: { id } });
     if (HELD.includes(task.status)) await endAttempt(tx, task, "CANCELLED", { message: reason });
     await tx.task.update({ where: { id }, data: { status: "CANCELLED", cancelledAt: now, cancelReason: reason, ...releasedLease() } });
+    await quotas.release(tx, actor, { type: "TASK", id });
     if (task.assigneeId) await settleAgent(tx, task.assigneeId);
     await recordEvent(tx, actor, { topic: "task", type: "task.cancelled", entityId: id, payload: { reason, from: task.status } });
   }

@@ -1,0 +1,243 @@
+/**
+ * Quotas and allocations (seed 003's resource manager, seeds 001/002's tier limits), one model
+ * for all: a Quota row per (workspace, resource) and Allocation rows for what holders got.
+ *
+ * Atomicity: every allocation locks the quota row (`SELECT … FOR UPDATE`) before it reads usage
+ * and writes, so concurrent callers serialize on it and the granted sum never exceeds the limit,
+ * on any number of connections. CAPACITY quotas keep `allocated` (the sum of open allocations)
+ * on the row, updated under that lock; RATE quotas sum the allocations inside the window.
+ */
+import { z } from "zod";
+import type { Db, PrismaClient } from "../../db/client.ts";
+import { InvalidInputError, NotHeldError, QuotaExceededError } from "../../errors.ts";
+import { type Actor, recordEvent } from "../../events/eventLog.ts";
+import type { Allocation, HolderType, Quota } from "../../generated/prisma/client.ts";
+import { parseInput } from "../../validation.ts";
+import { defaultQuota, defaultResources, RESOURCE_PATTERN } from "./resources.ts";
+
+export interface Holder {
+  type: HolderType;
+  id: string;
+}
+
+export type AllocationMode = "PARTIAL" | "ALL_OR_NOTHING";
+
+const resourceRule = z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters").regex(RESOURCE_PATTERN, "must look like agents, tasks.running or workers:depth:0");
+const amountRule = z.number().int("must be a whole number").min(1, "must be at least 1").max(1_000_000, "must be at most 1000000");
+
+const setQuotaSchema = z
+  .object({
+    resource: resourceRule,
+    limit: z.number().int("must be a whole number").min(0, "must not be negative").max(1_000_000_000, "must be at most 1000000000"),
+    windowSeconds: z.number().int("must be a whole number").min(1, "must be at least 1").max(31_536_000, "must be at most a year").nullish(),
+  })
+  .strict();
+
+/** Sets (or changes) a workspace's limit on a resource. A lower limit does not revoke held units. */
+export async function setQuota(db: PrismaClient, actor: Actor, input: z.input<typeof setQuotaSchema>): Promise<Quota> {
+  const valid = parseInput(setQuotaSchema, input);
+  return db.$transaction(async (tx) => {
+    const existing = await tx.quota.findUnique({ where: { workspaceId_resource: { workspaceId: actor.workspaceId, resource: valid.resource } } });
+    const kind = existing?.kind ?? defaultQuota(valid.resource)?.kind ?? (valid.windowSeconds ? "RATE" : "CAPACITY");
+    if (kind === "RATE" && !valid.windowSeconds && !existing?.windowSeconds) {
+      throw new InvalidInputError([{ path: "input.windowSeconds", message: `${valid.resource} is a rate resource: give its window` }]);
+    }
+    if (kind === "CAPACITY" && valid.windowSeconds) {
+      throw new InvalidInputError([{ path: "input.windowSeconds", message: `${valid.resource} is a capacity resource: it has no window` }]);
+    }
+    const quota = await tx.quota.upsert({
+      where: { workspaceId_resource: { workspaceId: actor.workspaceId, resource: valid.resource } },
+      create: { workspaceId: actor.workspaceId, resource: valid.resource, kind, limit: valid.limit, windowSeconds: valid.windowSeconds ?? null, custom: true },
+      update: { limit: valid.limit, windowSeconds: valid.windowSeconds ?? undefined, custom: true },
+    });
+    await recordEvent(tx, actor, { topic: "quota", type: "quota.set", entityId: quota.id, payload: { resource: quota.resource, limit: quota.limit, windowSeconds: quota.windowSeconds } });
+    return quota;
+  });
+}
+
+/**
+ * Removes an explicit quota: a resource with a default goes back to it; any other resource must
+ * hold nothing.
+ * @returns the quota now in force, or null when the resource has no default
+ */
+export async function removeQuota(db: PrismaClient, actor: Actor, resourceInput: string): Promise<Quota | null> {
+  const resource = parseInput(resourceRule, resourceInput, "input.resource");
+  return db.$transaction(async (tx) => {
+    const quota = await lockQuota(tx, actor.workspaceId, resource);
+    const fallback = defaultQuota(resource);
+    if (fallback) {
+      const reset = await tx.quota.update({ where: { id: quota.id }, data: { limit: fallback.limit, windowSeconds: fallback.windowSeconds, custom: false } });
+      await recordEvent(tx, actor, { topic: "quota", type: "quota.removed", entityId: quota.id, payload: { resource, revertedTo: fallback.limit } });
+      return reset;
+    }
+    const open = await usage(tx, quota);
+    if (open > 0) throw new InvalidInputError([{ path: "input.resource", message: `${resource} has ${open} units allocated; release them before removing its quota` }]);
+    await tx.quota.delete({ where: { id: quota.id } });
+    await recordEvent(tx, actor, { topic: "quota", type: "quota.removed", entityId: quota.id, payload: { resource } });
+    return null;
+  });
+}
+
+export interface AllocationResult {
+  allocation: Allocation;
+  quota: Quota;
+}
+
+/**
+ * Grants units of a resource to a holder: PARTIAL grants what is available (asked 3, granted 2),
+ * ALL_OR_NOTHING grants the whole amount or nothing.
+ * @throws QuotaExceededError when nothing (or, ALL_OR_NOTHING, not everything) can be granted
+ */
+export async function allocateResources(db: PrismaClient, actor: Actor, input: { resource: string; holder: Holder; amount: number; mode: AllocationMode }): Promise<AllocationResult> {
+  const resource = parseInput(resourceRule, input.resource, "input.resource");
+  const amount = parseInput(amountRule, input.amount, "input.amount");
+  return recordingRefusals(db, actor, input.holder, () => db.$transaction((tx) => allocate(tx, actor, resource, input.holder, amount, input.mode)));
+}
+
+/**
+ * Allocates inside the caller's transaction (the enforcement points: registering an agent,
+ * claiming a task, creating tasks). Throws QuotaExceededError, rolling the caller back.
+ */
+export async function allocate(tx: Db, actor: Actor, resource: string, holder: Holder, amount: number, mode: AllocationMode = "ALL_OR_NOTHING"): Promise<AllocationResult> {
+  const quota = await lockQuota(tx, actor.workspaceId, resource);
+  const inUse = await usage(tx, quota);
+  const available = Math.max(0, quota.limit - inUse);
+  const granted = mode === "PARTIAL" ? Math.min(amount, available) : amount <= available ? amount : 0;
+  if (granted === 0) throw new QuotaExceededError(resource, quota.limit, inUse, amount, quota.kind === "RATE" ? await rateRetryAt(tx, quota, amount) : null);
+  const allocation = await tx.allocation.create({
+    data: { workspaceId: actor.workspaceId, quotaId: quota.id, resource, holderType: holder.type, holderId: holder.id, requested: amount, granted },
+  });
+  const updated = quota.kind === "CAPACITY" ? await tx.quota.update({ where: { id: quota.id }, data: { allocated: { increment: granted } } }) : quota;
+  await recordEvent(tx, actor, { topic: "quota", type: "quota.allocated", entityId: quota.id, payload: { resource, holderType: holder.type, holderId: holder.id, requested: amount, granted, inUse: inUse + granted, limit: quota.limit } });
+  return { allocation, quota: updated };
+}
+
+/**
+ * Releases a holder's open CAPACITY allocations (of one resource, or all).
+ * @throws NotHeldError when there is nothing to release
+ */
+export async function releaseResources(db: PrismaClient, actor: Actor, holder: Holder, resourceInput?: string | null): Promise<Allocation[]> {
+  const resource = resourceInput == null ? null : parseInput(resourceRule, resourceInput, "input.resource");
+  return db.$transaction(async (tx) => {
+    const released = await release(tx, actor, holder, resource);
+    if (released.length === 0) throw new NotHeldError(holder.type, holder.id, resource);
+    return released;
+  });
+}
+
+/**
+ * Releases in the caller's transaction; used when a holder ends (task finished, agent
+ * terminated) so nothing leaks. Quota rows are locked in resource order (no deadlocks).
+ */
+export async function release(tx: Db, actor: Actor, holder: Holder, resource: string | null = null): Promise<Allocation[]> {
+  const open = await tx.allocation.findMany({
+    where: { workspaceId: actor.workspaceId, holderType: holder.type, holderId: holder.id, releasedAt: null, resource: resource ?? undefined, quota: { kind: "CAPACITY" } },
+    orderBy: [{ resource: "asc" }, { id: "asc" }],
+  });
+  const released: Allocation[] = [];
+  for (const allocation of open) {
+    const quota = await lockQuota(tx, actor.workspaceId, allocation.resource);
+    const done = await tx.allocation.updateMany({ where: { id: allocation.id, releasedAt: null }, data: { releasedAt: new Date() } });
+    if (done.count === 0) continue; // released concurrently
+    await tx.quota.update({ where: { id: quota.id }, data: { allocated: { decrement: allocation.granted } } });
+    await recordEvent(tx, actor, { topic: "quota", type: "quota.released", entityId: quota.id, payload: { resource: allocation.resource, holderType: holder.type, holderId: holder.id, amount: allocation.granted } });
+    released.push({ ...allocation, releasedAt: new Date() });
+  }
+  return released;
+}
+
+export interface Usage {
+  resource: string;
+  kind: "CAPACITY" | "RATE";
+  limit: number;
+  allocated: number;
+  available: number;
+  windowSeconds: number | null;
+  custom: boolean;
+}
+
+/** Usage of the given resources (default: every resource with a quota or a default). */
+export async function quotaUsage(db: Db, workspaceId: string, resources?: readonly string[] | null): Promise<Usage[]> {
+  const quotas = await db.quota.findMany({ where: { workspaceId, resource: resources ? { in: [...resources] } : undefined } });
+  const byResource = new Map(quotas.map((q) => [q.resource, q]));
+  const names = resources ? [...resources] : [...new Set([...defaultResources(), ...quotas.map((q) => q.resource)])].sort();
+  const result: Usage[] = [];
+  for (const resource of names) {
+    const quota = byResource.get(resource);
+    const fallback = defaultQuota(resource);
+    if (!quota && !fallback) continue;
+    const allocated = quota ? await usage(db, quota) : 0;
+    const limit = quota?.limit ?? fallback!.limit;
+    result.push({
+      resource,
+      kind: quota?.kind ?? fallback!.kind,
+      limit,
+      allocated,
+      available: Math.max(0, limit - allocated),
+      windowSeconds: quota?.windowSeconds ?? fallback?.windowSeconds ?? null,
+      custom: quota?.custom ?? false,
+    });
+  }
+  return result;
+}
+
+// ── internals ───────────────────────────────────────────────────────────────────────────────
+
+/** Locks the workspace's quota row for `resource`, creating it from the default first if needed. */
+async function lockQuota(tx: Db, workspaceId: string, resource: string): Promise<Quota> {
+  const fallback = defaultQuota(resource);
+  if (fallback) {
+    await tx.quota.createMany({ data: [{ workspaceId, resource, ...fallback }], skipDuplicates: true });
+  }
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Quota" WHERE "workspaceId" = ${workspaceId} AND resource = ${resource} FOR UPDATE`;
+  if (rows.length === 0) {
+    throw new InvalidInputError([{ path: "input.resource", message: `unknown resource "${resource}": set a quota for it first (setQuota)` }]);
+  }
+  return tx.quota.findUniqueOrThrow({ where: { id: rows[0]!.id } });
+}
+
+/** Units in use: held units (CAPACITY) or units granted inside the window (RATE). */
+async function usage(db: Db, quota: Quota): Promise<number> {
+  if (quota.kind === "CAPACITY") return quota.allocated;
+  const since = new Date(Date.now() - (quota.windowSeconds ?? 0) * 1000);
+  const sum = await db.allocation.aggregate({ where: { quotaId: quota.id, createdAt: { gt: since } }, _sum: { granted: true } });
+  return sum._sum.granted ?? 0;
+}
+
+/** When enough units of a RATE quota leave the window for `amount` to fit. */
+async function rateRetryAt(db: Db, quota: Quota, amount: number): Promise<Date | null> {
+  if (amount > quota.limit) return null;
+  const windowMs = (quota.windowSeconds ?? 0) * 1000;
+  const inWindow = await db.allocation.findMany({ where: { quotaId: quota.id, createdAt: { gt: new Date(Date.now() - windowMs) } }, orderBy: { createdAt: "asc" }, select: { createdAt: true, granted: true } });
+  let used = inWindow.reduce((sum, a) => sum + a.granted, 0);
+  for (const allocation of inWindow) {
+    used -= allocation.granted;
+    if (used + amount <= quota.limit) return new Date(allocation.createdAt.getTime() + windowMs);
+  }
+  return null;
+}
+
+/**
+ * Runs `fn` (a transaction that may hit a quota) and, when it is refused, records the refusal
+ * in a transaction of its own (the refused one rolled back) before rethrowing.
+ */
+export async function recordingRefusals<T>(db: PrismaClient, actor: Actor, holder: Holder, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof QuotaExceededError) await recordRefusal(db, actor, error, holder);
+    throw error;
+  }
+}
+
+/** A refusal is an event too (quotaEvents), written after the refused transaction rolled back. */
+export async function recordRefusal(db: PrismaClient, actor: Actor, error: QuotaExceededError, holder: Holder): Promise<void> {
+  const quota = await db.quota.findUnique({ where: { workspaceId_resource: { workspaceId: actor.workspaceId, resource: error.resource } }, select: { id: true } });
+  if (!quota) return;
+  await recordEvent(db, actor, {
+    topic: "quota",
+    type: "quota.refused",
+    entityId: quota.id,
+    payload: { resource: error.resource, holderType: holder.type, holderId: holder.id, requested: error.requested, inUse: error.inUse, limit: error.limit },
+  });
+}
