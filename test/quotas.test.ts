@@ -52,6 +52,21 @@ describe("seed 003's workflow", () => {
     // The other job ends: what it held is released with it.
     await api.request(CancelTaskDocument, { id: other.id });
     expect(await usageOf(api, "workers:depth:0")).toMatchObject({ allocated: 0, available: 10 });
+
+    // A sub-job at depth 1 draws on its own depth's quota, and is run to completion by an agent:
+    // completing it releases its workers.
+    const sub = expectType((await api.request(CreateTaskDocument, { input: { description: "Write the login form", type: "subjob", parentId: job.id } })).createTask, "CreateTaskPayload").task;
+    const subGrant = expectType((await api.request(AllocateResourcesDocument, { resource: "workers:depth:1", holder: { type: "TASK", id: sub.id }, amount: 5, mode: "ALL_OR_NOTHING" })).allocateResources, "AllocateResourcesPayload");
+    expect(subGrant.usage).toEqual({ resource: "workers:depth:1", limit: 8, allocated: 5, available: 3 });
+    const runner = expectType((await api.request(RegisterAgentDocument, { input: { name: "runner", type: "w" } })).registerAgent, "RegisterAgentPayload").agent;
+    const claim = expectType((await api.request(ClaimNextTaskDocument, { agentId: runner.id, types: ["subjob"] })).claimNextTask, "ClaimNextTaskPayload");
+    expect(claim.task?.id).toBe(sub.id);
+    await api.request(CompleteTaskDocument, { taskId: sub.id, leaseToken: claim.leaseToken! });
+    const perDepth = (await api.request(QuotaUsageDocument, { resources: ["workers:depth:0", "workers:depth:1"] })).quotaUsage;
+    expect(perDepth.map((u) => [u.resource, u.allocated, u.available])).toEqual([
+      ["workers:depth:0", 0, 10],
+      ["workers:depth:1", 0, 8],
+    ]);
     const history = await api.request(AllocationsDocument, { first: 10, filter: { resource: ["workers:depth:0"] } });
     expect(history.allocations.totalCount).toBe(2);
     expect(history.allocations.edges.every((e) => e.node.releasedAt !== null)).toBe(true);
