@@ -3,7 +3,7 @@
  * `Error` interface; mutations list the ones they can return in their result union.
  */
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { AlreadyMemberError, CapabilityMismatchError, DomainError, LeaseLostError, IllegalTransitionError, InvalidInputError, NotFoundError, NotMemberError, SwarmFullError } from "../errors.ts";
+import { AlreadyMemberError, CapabilityMismatchError, type ConflictCandidate, ConflictDetectedError, DomainError, LeaseLostError, IllegalTransitionError, InvalidInputError, NotFoundError, NotMemberError, SwarmFullError } from "../errors.ts";
 import { builder } from "./builder.ts";
 
 export const ErrorCode = builder.enumType("ErrorCode", {
@@ -17,6 +17,7 @@ export const ErrorCode = builder.enumType("ErrorCode", {
     INVALID_INPUT: { description: "The input breaks a rule; `issues` says which field and why." },
     LEASE_LOST: { description: "The caller no longer holds the task's lease; drop the work." },
     CAPABILITY_MISMATCH: { description: "The agent lacks capabilities the task requires." },
+    CONFLICT_DETECTED: { description: "The finding contradicts active findings on its subject and was not stored (rejectOnConflict)." },
   } as const,
 });
 
@@ -124,5 +125,33 @@ builder.objectType(CapabilityMismatchError, {
     taskId: t.id({ description: "Global id of the task.", resolve: (e) => encodeGlobalID("Task", e.taskId) }),
     agentId: t.id({ description: "Global id of the agent.", resolve: (e) => encodeGlobalID("Agent", e.agentId) }),
     missing: t.exposeStringList("missing", { description: "The required capabilities the agent lacks." }),
+  }),
+});
+
+const ConflictCandidateRef = builder.objectRef<ConflictCandidate>("ConflictCandidate").implement({
+  description: "An active finding the rejected finding contradicts, with the figures the conflict would have been recorded with.",
+  fields: (t) => ({
+    findingId: t.id({ description: "Global id of the contradicted finding.", resolve: (c) => encodeGlobalID("Finding", c.findingId) }),
+    claim: t.exposeString("claim", { description: "Its claim." }),
+    position: t.exposeString("position", { description: "Its (normalized) position." }),
+    confidence: t.exposeFloat("confidence", { description: "Its confidence." }),
+    confidenceDelta: t.exposeFloat("confidenceDelta", { description: "|its confidence − the rejected finding's confidence|, rounded to 2 decimals." }),
+    escalationRecommended: t.exposeBoolean("escalationRecommended", { description: "Whether a person should decide: delta ≥ 0.30 or both confidences ≥ 0.80." }),
+    notes: t.exposeString("notes", { description: "Why the two conflict and why escalation is (not) recommended." }),
+  }),
+});
+
+builder.objectType(ConflictDetectedError, {
+  name: "ConflictDetectedError",
+  description: "The finding contradicts active findings on its subject and was posted with rejectOnConflict: nothing was stored.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof ConflictDetectedError,
+  fields: (t) => ({
+    subject: t.exposeString("subject", { description: "The (normalized) subject of the rejected finding." }),
+    position: t.exposeString("position", { description: "The (normalized) position of the rejected finding." }),
+    confidence: t.exposeFloat("confidence", { description: "The confidence of the rejected finding." }),
+    conflictingFindingIds: t.idList({ description: "Global ids of the active findings it contradicts, oldest first.", resolve: (e) => e.conflicts.map((c) => encodeGlobalID("Finding", c.findingId)) }),
+    conflicts: t.field({ type: [ConflictCandidateRef], description: "One entry per contradicted finding, oldest first.", resolve: (e) => [...e.conflicts] }),
+    escalationRecommended: t.boolean({ description: "Whether any of the conflicts recommends escalation.", resolve: (e) => e.escalationRecommended }),
   }),
 });

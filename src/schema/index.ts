@@ -15,6 +15,9 @@ import "../modules/swarms/mutations.ts";
 import "../modules/tasks/types.ts";
 import "../modules/tasks/queries.ts";
 import "../modules/tasks/mutations.ts";
+import "../modules/findings/types.ts";
+import "../modules/findings/queries.ts";
+import "../modules/findings/mutations.ts";
 
 let schema: GraphQLSchema | undefined;
 
