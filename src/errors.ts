@@ -5,7 +5,7 @@
  */
 
 /** Names of the GraphQL object types a raw id can belong to (used to build global ids). */
-export type EntityType = "Agent" | "Swarm" | "SwarmMember" | "Task" | "Quota" | "Allocation";
+export type EntityType = "Agent" | "Swarm" | "SwarmMember" | "Task" | "Quota" | "Allocation" | "Finding" | "Conflict";
 
 export abstract class DomainError extends Error {
   abstract readonly code: string;
@@ -172,5 +172,47 @@ export class NotHeldError extends DomainError {
   ) {
     super(`${holderType.toLowerCase()} ${holderId} holds no ${resource ?? "resources"}; nothing was released`);
     this.name = "NotHeldError";
+  }
+}
+
+/**
+ * What a conflicting finding would have been recorded with: the active finding it contradicts and
+ * the assessment (the same figures a stored Conflict gets).
+ */
+export interface ConflictCandidate {
+  /** Raw id of the active finding on the same subject. */
+  findingId: string;
+  claim: string;
+  position: string;
+  confidence: number;
+  /** |its confidence − the new finding's|, rounded to 2 decimals. */
+  confidenceDelta: number;
+  escalationRecommended: boolean;
+  notes: string;
+}
+
+/**
+ * A finding posted with `rejectOnConflict: true` contradicts active findings on its subject:
+ * nothing was stored. Carries what seed 000's 409 body carries (ids, positions, confidences,
+ * delta, escalation flag, notes), one entry per contradicted finding.
+ */
+export class ConflictDetectedError extends DomainError {
+  readonly code = "CONFLICT_DETECTED";
+  constructor(
+    readonly subject: string,
+    readonly position: string,
+    readonly confidence: number,
+    readonly conflicts: readonly ConflictCandidate[],
+  ) {
+    super(
+      `the finding conflicts with ${conflicts.length} active finding${conflicts.length === 1 ? "" : "s"} on subject "${subject}" ` +
+        `(${conflicts.map((c) => `'${c.position}' (${c.confidence})`).join(", ")} vs '${position}' (${confidence})); nothing was stored`,
+    );
+    this.name = "ConflictDetectedError";
+  }
+
+  /** Whether any of the conflicts recommends escalation. */
+  get escalationRecommended(): boolean {
+    return this.conflicts.some((c) => c.escalationRecommended);
   }
 }

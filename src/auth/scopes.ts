@@ -10,7 +10,7 @@ export const SCOPES = {
   "tasks:read": "Read tasks, attempts and progress.",
   "tasks:write": "Create, update, assign and cancel tasks.",
   "tasks:claim": "Claim tasks and report their progress and outcome (what an agent needs).",
-  "findings:read": "Read findings and conflicts.",
+  "findings:read": "Read findings, conflicts and their audit entries.",
   "findings:write": "Post, validate and retract findings; resolve conflicts.",
   "artifacts:read": "Read artifacts.",
   "artifacts:write": "Publish artifacts.",

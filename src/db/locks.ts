@@ -8,7 +8,7 @@ import { IllegalTransitionError, NotFoundError } from "../errors.ts";
 import type { Db } from "./client.ts";
 
 /** Tables with a status column that transitions lock. Fixed names: never user input. */
-export type LockableTable = "Agent" | "Swarm" | "Task";
+export type LockableTable = "Agent" | "Swarm" | "Task" | "Finding" | "Conflict";
 
 export interface LockedRow<Status extends string> {
   id: string;
@@ -47,4 +47,14 @@ export async function lockForTransition<Status extends string>(
     throw new IllegalTransitionError(target.table, target.id, row.status, action, allowedFrom);
   }
   return row;
+}
+
+/**
+ * Takes a transaction-scoped advisory lock on `key` within `namespace` (released at commit or
+ * rollback). Serializes work on something that has no row to lock yet, e.g. "the findings on one
+ * subject". Keys are hashed with PostgreSQL's hashtext: a collision only serializes more than needed.
+ * The two-key form keeps these locks apart from the migrator's single-key lock.
+ */
+export async function advisoryXactLock(tx: Db, namespace: number, key: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${namespace}::int, hashtext(${key}))`;
 }

@@ -14,7 +14,7 @@ export interface Actor {
 }
 
 /** Topics group event types the way subscription fields consume them. */
-export type EventTopic = "agent" | "swarm" | "task" | "quota";
+export type EventTopic = "agent" | "swarm" | "task" | "quota" | "finding" | "conflict";
 
 export interface EventInput {
   topic: EventTopic;

@@ -114,6 +114,26 @@ function missingScopes(failure: AuthFailure): string[] {
   return [];
 }
 
+/** An auth-scope map over our `scope` check, nested because a map holds each key once. */
+export type ScopeMap = { scope: Scope; $all?: ScopeMap; $any?: ScopeMap };
+
+/**
+ * `authScopes` met only when the token grants every one of `scopes` (admin grants all). A refusal
+ * names one scope that is missing.
+ */
+export function everyScope(scopes: readonly Scope[]): { $all: ScopeMap } {
+  const chain = scopes.reduceRight<ScopeMap | undefined>((rest, scope) => ({ scope, ...(rest ? { $all: rest } : {}) }), undefined);
+  if (!chain) throw new Error("everyScope needs at least one scope");
+  return { $all: chain };
+}
+
+/** `authScopes` met when the token grants any of `scopes`. A refusal names them all. */
+export function anyScope(scopes: readonly Scope[]): { $any: ScopeMap } {
+  const chain = scopes.reduceRight<ScopeMap | undefined>((rest, scope) => ({ scope, ...(rest ? { $any: rest } : {}) }), undefined);
+  if (!chain) throw new Error("anyScope needs at least one scope");
+  return { $any: chain };
+}
+
 /**
  * `maxSize` for every connection field: page sizes above MAX_PAGE_SIZE are refused with a clear
  * error rather than silently truncated.

@@ -3,7 +3,23 @@
  * `Error` interface; mutations list the ones they can return in their result union.
  */
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { AlreadyMemberError, CapabilityMismatchError, DependencyCycleError, DomainError, IdempotencyKeyReusedError, LeaseLostError, NotHeldError, QuotaExceededError, IllegalTransitionError, InvalidInputError, NotFoundError, NotMemberError, SwarmFullError } from "../errors.ts";
+import {
+  AlreadyMemberError,
+  CapabilityMismatchError,
+  type ConflictCandidate,
+  ConflictDetectedError,
+  DependencyCycleError,
+  type DomainError,
+  IdempotencyKeyReusedError,
+  IllegalTransitionError,
+  InvalidInputError,
+  LeaseLostError,
+  NotFoundError,
+  NotHeldError,
+  NotMemberError,
+  QuotaExceededError,
+  SwarmFullError,
+} from "../errors.ts";
 import { builder } from "./builder.ts";
 
 export const ErrorCode = builder.enumType("ErrorCode", {
@@ -21,6 +37,7 @@ export const ErrorCode = builder.enumType("ErrorCode", {
     IDEMPOTENCY_KEY_REUSED: { description: "The idempotency key was already used for a different request." },
     QUOTA_EXCEEDED: { description: "The quota has no room for the request." },
     NOT_HELD: { description: "The holder holds nothing to release." },
+    CONFLICT_DETECTED: { description: "The finding contradicts active findings on its subject and was not stored (rejectOnConflict)." },
   } as const,
 });
 
@@ -175,5 +192,33 @@ builder.objectType(NotHeldError, {
     holderType: t.exposeString("holderType", { description: "TASK, SWARM, AGENT or EXTERNAL." }),
     holderId: t.exposeString("holderId", { description: "The holder's id as given." }),
     requestedResource: t.string({ nullable: true, description: "The resource asked about; null when asked for everything.", resolve: (e) => e.resource }),
+  }),
+});
+
+const ConflictCandidateRef = builder.objectRef<ConflictCandidate>("ConflictCandidate").implement({
+  description: "An active finding the rejected finding contradicts, with the figures the conflict would have been recorded with.",
+  fields: (t) => ({
+    findingId: t.id({ description: "Global id of the contradicted finding.", resolve: (c) => encodeGlobalID("Finding", c.findingId) }),
+    claim: t.exposeString("claim", { description: "Its claim." }),
+    position: t.exposeString("position", { description: "Its (normalized) position." }),
+    confidence: t.exposeFloat("confidence", { description: "Its confidence." }),
+    confidenceDelta: t.exposeFloat("confidenceDelta", { description: "|its confidence − the rejected finding's confidence|, rounded to 2 decimals." }),
+    escalationRecommended: t.exposeBoolean("escalationRecommended", { description: "Whether a person should decide: delta ≥ 0.30 or both confidences ≥ 0.80." }),
+    notes: t.exposeString("notes", { description: "Why the two conflict and why escalation is (not) recommended." }),
+  }),
+});
+
+builder.objectType(ConflictDetectedError, {
+  name: "ConflictDetectedError",
+  description: "The finding contradicts active findings on its subject and was posted with rejectOnConflict: nothing was stored.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof ConflictDetectedError,
+  fields: (t) => ({
+    subject: t.exposeString("subject", { description: "The (normalized) subject of the rejected finding." }),
+    position: t.exposeString("position", { description: "The (normalized) position of the rejected finding." }),
+    confidence: t.exposeFloat("confidence", { description: "The confidence of the rejected finding." }),
+    conflictingFindingIds: t.idList({ description: "Global ids of the active findings it contradicts, oldest first.", resolve: (e) => e.conflicts.map((c) => encodeGlobalID("Finding", c.findingId)) }),
+    conflicts: t.field({ type: [ConflictCandidateRef], description: "One entry per contradicted finding, oldest first.", resolve: (e) => [...e.conflicts] }),
+    escalationRecommended: t.boolean({ description: "Whether any of the conflicts recommends escalation.", resolve: (e) => e.escalationRecommended }),
   }),
 });
