@@ -21,7 +21,7 @@ let api: GraphQLClient;
 
 beforeAll(async () => {
   // Small health thresholds so a short silence is enough to observe DEGRADED.
-  server = await startTestServer({ config: { heartbeatDegradedAfter: 1, heartbeatUnresponsiveAfter: 3 } });
+  server = await startTestServer({ config: { heartbeatDegradedAfter: 1, heartbeatUnresponsiveAfter: 600 } });
   api = server.client({ workspace: "agents-ws" });
 });
 afterAll(() => server?.stop());

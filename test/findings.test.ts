@@ -435,6 +435,7 @@ describe("audit trail", () => {
 
   it("lists every change of the workspace, oldest first, filtered by domain, entity, actor and time", async () => {
     expect(await actions(w)).toEqual([
+      "quota:quota.allocated", // registering an agent takes a place in the `agents` quota
       "agent:agent.registered",
       "agent:agent.paused",
       "finding:finding.posted",
@@ -450,13 +451,13 @@ describe("audit trail", () => {
     expect((await actions(w, { actor: "researcher" })).length).toBe(4);
 
     const all = (await w.request(AuditTrailDocument, { first: 50 })).auditTrail.edges.map((e) => e.node);
-    const paused = all[1]!;
+    const paused = all[2]!;
     expect(paused).toMatchObject({ action: "agent.paused", domain: "agent", actor: "operator", entityGlobalId: agentId, details: { from: "IDLE", to: "PAUSED" } });
-    expect(BigInt(all[1]!.id)).toBeGreaterThan(BigInt(all[0]!.id));
+    expect(BigInt(all[2]!.id)).toBeGreaterThan(BigInt(all[1]!.id));
     const lastAt = all.at(-1)!.at;
     expect(await actions(w, { from: lastAt })).toContain("finding:finding.disputed");
     expect(await actions(w, { to: all[0]!.at })).toEqual([]);
-    expect(await actions(w, { from: all[0]!.at, to: new Date(Date.parse(lastAt) + 1).toISOString() })).toHaveLength(6);
+    expect(await actions(w, { from: all[0]!.at, to: new Date(Date.parse(lastAt) + 1).toISOString() })).toHaveLength(7);
     expect(await actions(w, { to: new Date(Date.parse(all[0]!.at) - 60_000).toISOString() })).toEqual([]);
   });
 
@@ -465,13 +466,13 @@ describe("audit trail", () => {
     let after: string | null | undefined;
     for (;;) {
       const page = (await w.request(AuditTrailDocument, { first: 4, after })).auditTrail;
-      expect(page.totalCount).toBe(6);
+      expect(page.totalCount).toBe(7);
       seen.push(...page.edges.map((e) => e.node.id));
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor;
     }
-    expect(seen).toHaveLength(6);
-    expect(new Set(seen).size).toBe(6);
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen).size).toBe(7);
     expect(seen.map(BigInt)).toEqual([...seen.map(BigInt)].sort((a, b) => (a < b ? -1 : 1)));
     const tail = (await w.request(AuditTrailDocument, { last: 2 })).auditTrail;
     expect(tail.edges.map((e) => e.node.id)).toEqual(seen.slice(-2));
@@ -493,7 +494,8 @@ describe("audit trail", () => {
     const agentsReader = server.client({ workspace: "audit-ws", scopes: ["agents:read", "findings:read"] });
     expect(await actions(agentsReader, { domain: ["finding", "agent"] })).toHaveLength(5);
 
-    const noDomain = await server.client({ workspace: "audit-ws", scopes: ["quotas:read"] }).raw(AuditTrailDocument, { first: 10 });
+    expect(await actions(server.client({ workspace: "audit-ws", scopes: ["quotas:read"] }))).toEqual(["quota:quota.allocated"]);
+    const noDomain = await server.client({ workspace: "audit-ws", scopes: ["artifacts:read"] }).raw(AuditTrailDocument, { first: 10 });
     expect(noDomain.errors?.[0]?.extensions).toMatchObject({ code: "FORBIDDEN" });
     expect(noDomain.errors?.[0]?.extensions?.requiredScopes).toEqual(expect.arrayContaining(["agents:read", "findings:read"]));
 

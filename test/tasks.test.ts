@@ -1,4 +1,5 @@
 /** Tasks: claims with leases, the holder's calls, retries, and the rules that keep work exactly-once. */
+import { decodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AgentDocument,
@@ -22,9 +23,9 @@ let server: TestServer;
 let api: GraphQLClient;
 
 beforeAll(async () => {
-  // Short leases and no retry delay so expiry and retries are observable quickly; the sweeper
-  // runs often.
-  server = await startTestServer({ config: { leaseSeconds: 1, retryBaseSeconds: 0, leaseSweepIntervalMs: 200 } });
+  // No retry delay so retries are observable at once; the sweeper runs often. Leases are long
+  // enough for a loaded machine; the lease test fast-forwards one instead of waiting.
+  server = await startTestServer({ config: { leaseSeconds: 60, retryBaseSeconds: 0, leaseSweepIntervalMs: 200 } });
   api = server.client({ workspace: "tasks-ws" });
 });
 afterAll(() => server?.stop());
@@ -125,9 +126,11 @@ describe("leases", () => {
     const fast = await agent("fast");
     const created = await task({ type: "lease" });
     const stale = await claimNext(slow.id, ["lease"]);
-    // The slow agent goes silent past its 1 s lease; the sweeper (every 200 ms) re-queues the task.
+    // The slow agent goes silent until its lease runs out (fast-forwarded here rather than waited
+    // for); the sweeper (every 200 ms) re-queues the task.
+    await server.db.prisma.task.update({ where: { id: decodeGlobalID(created.id).id }, data: { leaseExpiresAt: new Date(Date.now() - 1000) } });
     let reclaimed: Awaited<ReturnType<typeof claimNext>> | undefined;
-    for (let i = 0; i < 50 && !reclaimed?.task; i++) {
+    for (let i = 0; i < 200 && !reclaimed?.task; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       reclaimed = await claimNext(fast.id, ["lease"]);
     }
