@@ -5,16 +5,20 @@
 import type { GraphQLSchema } from "graphql";
 import { builder } from "./builder.ts";
 import "./errors.ts";
+import "./events.ts";
 import "../modules/system/queries.ts";
 import "../modules/agents/types.ts";
 import "../modules/agents/queries.ts";
 import "../modules/agents/mutations.ts";
+import "../modules/agents/subscriptions.ts";
 import "../modules/swarms/types.ts";
 import "../modules/swarms/queries.ts";
 import "../modules/swarms/mutations.ts";
+import "../modules/swarms/subscriptions.ts";
 import "../modules/tasks/types.ts";
 import "../modules/tasks/queries.ts";
 import "../modules/tasks/mutations.ts";
+import "../modules/tasks/subscriptions.ts";
 
 let schema: GraphQLSchema | undefined;
 
