@@ -101,7 +101,7 @@ export function createServer(options: ServerOptions): Server {
         nudges = createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe }) as unknown as NudgeTarget;
       }
       const bus = createEventBus();
-      const tailer = createEventTailer({ prisma: db.prisma, bus, pollIntervalMs: config.eventPollIntervalMs, log, nudges });
+      const tailer = createEventTailer({ sql: db.sql, bus, pollIntervalMs: config.eventPollIntervalMs, log, nudges });
       await tailer.start();
       const events: EventHub = { bus, tailer, limiter: new SubscriptionLimiter(config.maxSubscriptionsPerPrincipal) };
       const contextFactory = createContextFactory({ db: db.prisma, config, jwtSecret, ensureWorkspace, events });

@@ -109,6 +109,9 @@ export function parseCursor(after: string | null | undefined): bigint | null {
 export async function openEventStream<T>(ctx: StreamContext, after: string | null | undefined, spec: StreamSpec<T>): Promise<AsyncIterableIterator<StreamItem<T>>> {
   const viewer = ctx.viewer;
   if (!viewer) throw new GraphQLError("this operation needs an access token", { extensions: { code: "UNAUTHENTICATED" } });
+  if (!grants(viewer.scopes, spec.scope)) {
+    throw new GraphQLError(`this subscription needs the scope ${spec.scope}; ask for a token that grants it`, { extensions: { code: "FORBIDDEN", requiredScopes: [spec.scope] } });
+  }
   const cursor = parseCursor(after);
   const release = ctx.events.limiter.acquire(viewer);
   try {
