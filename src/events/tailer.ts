@@ -77,6 +77,8 @@ export function createEventTailer(options: TailerOptions): EventTailer {
   let again = false;
   let stopped = false;
   let stalledSince: number | undefined;
+  let stalled = false;
+  let retryTimer: NodeJS.Timeout | undefined;
   const onNudge = () => tailer.wake();
 
   async function readOnce(): Promise<boolean> {
@@ -104,6 +106,8 @@ export function createEventTailer(options: TailerOptions): EventTailer {
       delivered++;
     }
     if (delivered < rows.length) {
+      // The head waits for an older transaction: look again soon, not at the next poll.
+      stalled = true;
       stalledSince ??= Date.now();
       if (Date.now() - stalledSince > 10_000) {
         log.warn({ waitingFor: String(rows[delivered]!.id) }, "event delivery waits for a long-running transaction");
@@ -118,12 +122,20 @@ export function createEventTailer(options: TailerOptions): EventTailer {
   async function run(): Promise<void> {
     do {
       again = false;
+      stalled = false;
       try {
         while (!stopped && (await readOnce()));
       } catch (error) {
         if (!stopped) log.error({ err: error }, "reading the event log failed");
       }
     } while (again && !stopped);
+    if (stalled && !stopped && !retryTimer) {
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        tailer.wake();
+      }, Math.min(20, options.pollIntervalMs));
+      retryTimer.unref();
+    }
   }
 
   const tailer: EventTailer = {
@@ -166,6 +178,7 @@ export function createEventTailer(options: TailerOptions): EventTailer {
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      clearTimeout(retryTimer);
       options.nudges?.removeEventListener(NUDGE_CHANNEL, onNudge);
       await running;
     },
