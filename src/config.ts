@@ -23,7 +23,7 @@ const settings = {
   redisUrl: {
     env: "REDIS_URL",
     schema: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
-    doc: "Redis for fanning events out across several replicas. Unset: single process.",
+    doc: "Redis that wakes every replica's event tailer as soon as any replica commits a change. Unset: replicas notice within EVENT_POLL_INTERVAL_MS.",
   },
   jwtSecret: {
     env: "JWT_SECRET",
@@ -36,7 +36,22 @@ const settings = {
   heartbeatUnresponsiveAfter: { env: "HEARTBEAT_UNRESPONSIVE_AFTER_SECONDS", schema: seconds(120), doc: "Heartbeat age after which an agent's health is UNRESPONSIVE." },
   leaseSeconds: { env: "TASK_LEASE_SECONDS", schema: seconds(60), doc: "How long a task claim lasts; every holder call (start, progress) extends it." },
   retryBaseSeconds: { env: "TASK_RETRY_BASE_SECONDS", schema: z.coerce.number().min(0).default(5), doc: "First retry delay of a failed task; doubles per attempt (capped at 64x)." },
-  leaseSweepIntervalMs: { env: "LEASE_SWEEP_INTERVAL_MS", schema: z.coerce.number().int().min(0).default(5_000), doc: "How often expired leases are re-queued (0 disables the sweeper)." },
+  leaseSweepIntervalMs: { env: "LEASE_SWEEP_INTERVAL_MS", schema: z.coerce.number().int().min(0).default(5_000), doc: "How often expired leases are re-queued and silent agents reported unresponsive (0 disables the sweeper)." },
+  eventPollIntervalMs: {
+    env: "EVENT_POLL_INTERVAL_MS",
+    schema: z.coerce.number().int().min(10).default(200),
+    doc: "How often each replica reads new rows of the event log for live subscriptions (mutations and the Redis nudge also wake it at once).",
+  },
+  eventRetentionHours: {
+    env: "EVENT_RETENTION_HOURS",
+    schema: z.coerce.number().positive().default(72),
+    doc: "How long events are kept for replay; an older `after` cursor is answered EVENTS_EXPIRED.",
+  },
+  maxSubscriptionsPerPrincipal: {
+    env: "MAX_SUBSCRIPTIONS_PER_PRINCIPAL",
+    schema: z.coerce.number().int().min(1).default(50),
+    doc: "Open subscriptions one token subject may hold per server process; more are refused with SUBSCRIPTION_LIMIT.",
+  },
   maxPageSize: { env: "MAX_PAGE_SIZE", schema: z.coerce.number().int().min(1).max(1000).default(100), doc: "Largest `first`/`last` a connection accepts." },
   maxQueryDepth: { env: "MAX_QUERY_DEPTH", schema: z.coerce.number().int().min(2).default(12), doc: "Deepest selection a query may nest." },
   maxQueryTokens: { env: "MAX_QUERY_TOKENS", schema: z.coerce.number().int().min(100).default(2000), doc: "Most tokens a query document may contain." },

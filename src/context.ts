@@ -8,6 +8,7 @@ import { GraphQLError } from "graphql";
 import type { Config } from "./config.ts";
 import type { PrismaClient } from "./db/client.ts";
 import type { Actor } from "./events/eventLog.ts";
+import type { Connection, EventHub } from "./events/stream.ts";
 import { bearerToken, type Principal, TokenError, verifyToken } from "./auth/tokens.ts";
 
 export interface Context {
@@ -17,6 +18,10 @@ export interface Context {
   viewer: Principal | null;
   /** DataLoaders of this operation, keyed by name (see src/schema/loaders.ts). */
   loaders: Map<string, DataLoader<unknown, unknown>>;
+  /** The event log's live side: bus, tailer and subscription limits (src/events). */
+  events: EventHub;
+  /** The WebSocket connection of a graphql-ws operation (absent over HTTP and SSE). */
+  connection?: Connection;
 }
 
 export interface ContextDeps {
@@ -25,18 +30,20 @@ export interface ContextDeps {
   jwtSecret: string;
   /** Makes sure the viewer's workspace row exists (workspaces come into being with their first token). */
   ensureWorkspace(workspaceId: string): Promise<void>;
+  events: EventHub;
 }
 
 /** Where a token can come from: an HTTP request, or graphql-ws `connection_init` params. */
 export interface ContextSource {
   request?: Request;
   connectionParams?: Readonly<Record<string, unknown>>;
+  connection?: Connection;
 }
 
 export function createContextFactory(deps: ContextDeps) {
   return async (source: ContextSource): Promise<Context> => {
     const viewer = await authenticate(deps, source);
-    return { db: deps.db, config: deps.config, viewer, loaders: new Map() };
+    return { db: deps.db, config: deps.config, viewer, loaders: new Map(), events: deps.events, connection: source.connection };
   };
 }
 

@@ -6,9 +6,11 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import { GraphQLError } from "graphql";
+import { type DocumentNode, GraphQLError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
-import { createYoga, maskError as yogaMaskError, useReadinessCheck } from "graphql-yoga";
+import { createYoga, maskError as yogaMaskError, type Plugin, useReadinessCheck } from "graphql-yoga";
+import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import { Redis } from "ioredis";
 import { WebSocketServer } from "ws";
 import { resolveJwtSecret } from "./auth/secret.ts";
 import { TokenError, verifyToken } from "./auth/tokens.ts";
@@ -18,6 +20,11 @@ import { type Database, type DatabaseTarget, openDatabase } from "./db/client.ts
 import { applyMigrations, pendingMigrations } from "./db/migrations.ts";
 import { DomainError } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { createEventBus } from "./events/bus.ts";
+import { deleteEventsBefore } from "./events/eventLog.ts";
+import { SubscriptionLimiter, type EventHub } from "./events/stream.ts";
+import { createEventTailer, type NudgeTarget } from "./events/tailer.ts";
+import { healthThresholds, markUnresponsiveAgents } from "./modules/agents/service.ts";
 import { sweepExpiredLeases } from "./modules/tasks/service.ts";
 import { getSchema } from "./schema/index.ts";
 import { EXAMPLE_OPERATION } from "./graphiqlExample.ts";
@@ -43,6 +50,8 @@ export interface RunningServer {
   jwtSecret: string;
   /** True when this start generated the dev JWT secret (a first start). */
   secretGenerated: boolean;
+  /** The live side of the event log (tests wait on `events.tailer.drain()`). */
+  events: EventHub;
 }
 
 export interface Server {
@@ -60,7 +69,7 @@ export function createServer(options: ServerOptions): Server {
   const log = options.logger ?? createLogger(config.logLevel);
   let stopping: Promise<void> | undefined;
   let running: { http: http.Server; wss: WebSocketServer; db: Database; dispose(): Promise<void> } | undefined;
-  let sweeper: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
 
   return {
     async start() {
@@ -81,15 +90,30 @@ export function createServer(options: ServerOptions): Server {
         knownWorkspaces.add(workspaceId);
       };
       if (options.bootstrapWorkspace) await ensureWorkspace(options.bootstrapWorkspace);
-      const contextFactory = createContextFactory({ db: db.prisma, config, jwtSecret, ensureWorkspace });
+      // Live events: every replica tails the shared log; Redis, when configured, only wakes the
+      // others as soon as one of them commits (see src/events/tailer.ts).
+      let redis: { publish: Redis; subscribe: Redis } | undefined;
+      let nudges: NudgeTarget | undefined;
+      if (config.redisUrl) {
+        redis = { publish: new Redis(config.redisUrl, { lazyConnect: true }), subscribe: new Redis(config.redisUrl, { lazyConnect: true }) };
+        for (const client of [redis.publish, redis.subscribe]) client.on("error", (error: Error) => log.warn({ err: error }, "redis error (events still arrive by polling)"));
+        await Promise.all([redis.publish.connect(), redis.subscribe.connect()]).catch((error: unknown) => log.warn({ err: error }, "redis unreachable at start; retrying in the background"));
+        nudges = createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe }) as unknown as NudgeTarget;
+      }
+      const bus = createEventBus();
+      const tailer = createEventTailer({ sql: db.sql, bus, pollIntervalMs: config.eventPollIntervalMs, log, nudges });
+      await tailer.start();
+      const events: EventHub = { bus, tailer, limiter: new SubscriptionLimiter(config.maxSubscriptionsPerPrincipal) };
+      const contextFactory = createContextFactory({ db: db.prisma, config, jwtSecret, ensureWorkspace, events });
 
-      const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, Context>({
+      const yoga = createYoga<{ connectionParams?: Record<string, unknown>; socket?: { close(code: number, reason: string): void } }, Context>({
         schema: getSchema(),
         graphqlEndpoint: "/graphql",
         healthCheckEndpoint: "/health",
         landingPage: false,
         graphiql: config.nodeEnv === "production" ? false : { title: "swarmgraph", defaultQuery: EXAMPLE_OPERATION, subscriptionsProtocol: "WS" },
-        context: ({ request, connectionParams }) => contextFactory({ request, connectionParams }),
+        context: ({ request, connectionParams, socket }) =>
+          contextFactory({ request, connectionParams, connection: socket ? { close: (code, reason) => socket.close(code, reason) } : undefined }),
         maskedErrors: {
           maskError(error, message, isDev) {
             // A domain error that escaped a result union (e.g. from a query) keeps its code and message.
@@ -107,6 +131,11 @@ export function createServer(options: ServerOptions): Server {
           error: (...args) => log.error({ err: args.find((a) => a instanceof Error) }, args.filter((a) => !(a instanceof Error)).map(String).join(" ") || "error"),
         },
         plugins: [
+          {
+            // A committed mutation wakes the tailers at once (this replica's and, via Redis, the others').
+            onExecute: ({ args }: { args: { document: DocumentNode } }) =>
+              args.document.definitions.some((d) => d.kind === "OperationDefinition" && d.operation === "mutation") ? { onExecuteDone: () => tailer.notify() } : undefined,
+          } satisfies Plugin,
           EnvelopArmorPlugin({
             maxDepth: { n: config.maxQueryDepth },
             maxTokens: { n: config.maxQueryTokens },
@@ -133,7 +162,7 @@ export function createServer(options: ServerOptions): Server {
 
       const httpServer = http.createServer(yoga);
       const wss = new WebSocketServer({ server: httpServer, path: "/graphql" });
-      const wsServer = useServer<Record<string, unknown>, { request: http.IncomingMessage }>(
+      const wsServer = useServer<Record<string, unknown>, { request: http.IncomingMessage; socket: import("ws").WebSocket }>(
         {
           execute: (args) => (args.rootValue as { execute: typeof import("graphql").execute }).execute(args),
           subscribe: (args) => (args.rootValue as { subscribe: typeof import("graphql").subscribe }).subscribe(args),
@@ -143,7 +172,11 @@ export function createServer(options: ServerOptions): Server {
             const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
             if (typeof header !== "string") return true;
             try {
-              verifyToken(jwtSecret, header.replace(/^Bearer\s+/i, ""));
+              const { expiresAt } = verifyToken(jwtSecret, header.replace(/^Bearer\s+/i, ""));
+              // The connection ends with 4401 when its token expires, idle or not.
+              const socket = ctx.extra.socket;
+              const expiry = setTimeout(() => socket.close(4401, "Unauthorized: access token expired"), Math.min(Math.max(expiresAt.getTime() - Date.now(), 0), 2 ** 31 - 1));
+              socket.once("close", () => clearTimeout(expiry));
               return true;
             } catch (error) {
               if (error instanceof TokenError) {
@@ -200,29 +233,44 @@ export function createServer(options: ServerOptions): Server {
         dispose: async () => {
           await wsServer.dispose();
           await yoga.dispose();
+          await tailer.stop();
+          if (redis) await Promise.all([redis.publish.quit(), redis.subscribe.quit()]).catch(() => undefined);
         },
+      };
+      /** Runs `job` every `ms` (never two at once), waking the tailers when it changed something. */
+      const every = (ms: number, name: string, job: () => Promise<number>) => {
+        let busy = false;
+        const timer = setInterval(() => {
+          if (busy) return;
+          busy = true;
+          job()
+            .then((changed) => {
+              if (changed > 0) {
+                log.info({ changed }, name);
+                tailer.notify();
+              }
+            })
+            .catch((error: unknown) => log.error({ err: error }, `${name} failed`))
+            .finally(() => (busy = false));
+        }, ms);
+        timer.unref();
+        timers.push(timer);
       };
       if (config.leaseSweepIntervalMs > 0) {
         const lease = { leaseSeconds: config.leaseSeconds, retryBaseSeconds: config.retryBaseSeconds };
-        let sweeping = false;
-        sweeper = setInterval(() => {
-          if (sweeping) return;
-          sweeping = true;
-          sweepExpiredLeases(db.prisma, lease)
-            .then((swept) => swept > 0 && log.info({ swept }, "re-queued tasks with expired leases"))
-            .catch((error: unknown) => log.error({ err: error }, "lease sweep failed"))
-            .finally(() => (sweeping = false));
-        }, config.leaseSweepIntervalMs);
-        sweeper.unref();
+        every(config.leaseSweepIntervalMs, "re-queued tasks with expired leases", () => sweepExpiredLeases(db.prisma, lease));
+        every(config.leaseSweepIntervalMs, "reported silent agents unresponsive", () => markUnresponsiveAgents(db.prisma, healthThresholds(config)));
       }
+      const retentionMs = config.eventRetentionHours * 3_600_000;
+      every(Math.min(retentionMs / 10, 600_000), "deleted events past retention", () => deleteEventsBefore(db.prisma, new Date(Date.now() - retentionMs)));
       log.info({ port, database: db.kind }, "swarmgraph listening");
-      return { url: `http://${host}:${port}/graphql`, wsUrl: `ws://${host}:${port}/graphql`, port, db, jwtSecret, secretGenerated };
+      return { url: `http://${host}:${port}/graphql`, wsUrl: `ws://${host}:${port}/graphql`, port, db, jwtSecret, secretGenerated, events };
     },
 
     stop() {
       stopping ??= (async () => {
         if (!running) return;
-        clearInterval(sweeper);
+        for (const timer of timers) clearInterval(timer);
         const { http: httpServer, db, dispose } = running;
         const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
         httpServer.closeIdleConnections();

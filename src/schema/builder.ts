@@ -94,6 +94,10 @@ builder.addScalarType("JSON", JSONResolver, { description: "Any JSON value." });
 builder.addScalarType("JSONObject", JSONObjectResolver, { description: "A JSON object (string keys, any JSON values)." });
 
 builder.queryType({ description: "Everything a client can read. Every field is confined to the workspace of the caller's token." });
+builder.subscriptionType({
+  description:
+    "Live events from the event log. Every field takes an optional `after` cursor: it replays the logged events after it, then continues live, with no gap and no duplicate. Over graphql-ws (authenticate in connection_init) or GraphQL over SSE (Authorization header).",
+});
 builder.mutationType({ description: "Everything a client can change. Each mutation takes one `input` and returns a result union: its payload, or a typed error." });
 
 export function capitalize(name: string): string {

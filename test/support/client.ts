@@ -58,3 +58,61 @@ export function expectType<T extends { __typename?: string }, N extends NonNulla
   }
   return value as Extract<T, { __typename?: N }>;
 }
+
+/** A running subscription that collects what it receives. */
+export interface Collector<T> {
+  events: T[];
+  errors: unknown[];
+  done: boolean;
+  /** Resolves when at least `n` events arrived (or rejects when the subscription errored). */
+  waitFor(n: number): Promise<T[]>;
+  /** Resolves when the subscription ended (completed or errored). */
+  ended: Promise<void>;
+  stop(): void;
+}
+
+/** Subscribes with a typed document and collects every event's field value. */
+export function collect<T, V>(client: WsClient, document: TypedDocumentNode<T, V>, variables: V): Collector<T> {
+  const waiters: (() => void)[] = [];
+  let endedResolve!: () => void;
+  const collector: Collector<T> = {
+    events: [],
+    errors: [],
+    done: false,
+    ended: new Promise<void>((resolve) => (endedResolve = resolve)),
+    waitFor(n) {
+      return new Promise<T[]>((resolve, reject) => {
+        const check = () => {
+          if (collector.events.length >= n) resolve(collector.events);
+          else if (collector.done) reject(new Error(`subscription ended after ${collector.events.length} events: ${JSON.stringify(collector.errors)}`));
+          else waiters.push(check);
+        };
+        check();
+      });
+    },
+    stop: () => undefined,
+  };
+  const notify = () => waiters.splice(0).forEach((w) => w());
+  collector.stop = client.subscribe(
+    { query: print(document), variables: variables as Record<string, unknown> },
+    {
+      next: (result) => {
+        if (result.errors) collector.errors.push(...result.errors);
+        if (result.data) collector.events.push(result.data as T);
+        notify();
+      },
+      error: (error) => {
+        collector.errors.push(error);
+        collector.done = true;
+        endedResolve();
+        notify();
+      },
+      complete: () => {
+        collector.done = true;
+        endedResolve();
+        notify();
+      },
+    },
+  );
+  return collector;
+}

@@ -9,12 +9,15 @@ import path from "node:path";
 import { type Scope } from "../../src/auth/scopes.ts";
 import { signToken } from "../../src/auth/tokens.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
+import type { DatabaseTarget } from "../../src/db/client.ts";
 import { createServer, type RunningServer } from "../../src/server.ts";
 import { GraphQLClient } from "./client.ts";
 import { createTestDatabase } from "./database.ts";
 
 export interface TestServer extends RunningServer {
   config: Config;
+  /** The database this server runs on. */
+  target: DatabaseTarget;
   /** Mints a token for this server. Defaults: workspace "ws-a", scope admin, 1 hour. */
   token(options?: { workspace?: string; scopes?: Scope[]; ttl?: string | number; subject?: string }): string;
   /** A typed client authenticated with `token(options)`; pass `null` for no token. */
@@ -27,12 +30,23 @@ export interface StartOptions {
   onQuery?: (sql: string) => void;
   /** Persist PGlite in this directory instead of memory (restart tests). */
   dataDir?: string;
+  /**
+   * Run on the database of this (PostgreSQL) test server instead of a fresh one — a second
+   * replica. It signs tokens with the same secret; the first server owns and drops the database.
+   */
+  replicaOf?: TestServer;
 }
 
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "swarmgraph-test-"));
-  const config = loadConfig({}, { port: 0, dataDir, logLevel: "silent", nodeEnv: "test", jwtSecret: randomBytes(32).toString("hex"), ...options.config });
-  const database = options.dataDir ? { db: { target: { kind: "pglite" as const, dataDir }, drop: async () => undefined } } : { db: await createTestDatabase() };
+  const jwtSecret = options.replicaOf?.jwtSecret ?? randomBytes(32).toString("hex");
+  const config = loadConfig({}, { port: 0, dataDir, logLevel: "silent", nodeEnv: "test", jwtSecret, ...options.config });
+  if (options.replicaOf && options.replicaOf.target.kind !== "postgres") throw new Error("replicas share a PostgreSQL database; PGlite is one process's");
+  const database = options.replicaOf
+    ? { db: { target: options.replicaOf.target, drop: async () => undefined } }
+    : options.dataDir
+      ? { db: { target: { kind: "pglite" as const, dataDir }, drop: async () => undefined } }
+      : { db: await createTestDatabase() };
   const server = createServer({ config, database: database.db.target, onQuery: options.onQuery });
   const running = await server.start();
   const token: TestServer["token"] = (o = {}) =>
@@ -40,6 +54,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   return {
     ...running,
     config,
+    target: database.db.target,
     token,
     client: (o) => new GraphQLClient(running.url, o === null ? undefined : token(o)),
     async stop() {

@@ -88,8 +88,35 @@ export async function recordHeartbeat(
     if (agentHealth(before, now, thresholds).status === "UNRESPONSIVE") {
       await recordEvent(tx, actor, { topic: "agent", type: "agent.heartbeat_resumed", entityId: id, payload: { silentSince: (before.lastHeartbeatAt ?? before.createdAt).toISOString() } });
     }
+    if (metrics) await recordEvent(tx, actor, { topic: "agent", type: "agent.metrics", entityId: id, payload: { metrics: metrics as Prisma.InputJsonObject } });
     return agent;
   });
+}
+
+/**
+ * Writes `agent.unresponsive` once per silence for every agent (not terminated) whose last
+ * heartbeat — or registration — is older than the unresponsive threshold, so subscribers learn
+ * of missed heartbeats without polling health. Run by the server's sweeper; returns how many.
+ */
+export async function markUnresponsiveAgents(db: PrismaClient, thresholds: HealthThresholds, batchSize = 100): Promise<number> {
+  const silentBefore = new Date(Date.now() - thresholds.unresponsiveAfter * 1000);
+  const silent = await db.$queryRaw<{ id: string; workspaceId: string; since: Date }[]>`
+    SELECT a.id, a."workspaceId", coalesce(a."lastHeartbeatAt", a."createdAt") AS since FROM "Agent" a
+    WHERE a.status <> 'TERMINATED' AND coalesce(a."lastHeartbeatAt", a."createdAt") < ${silentBefore}
+      AND NOT EXISTS (SELECT 1 FROM "Event" e WHERE e."workspaceId" = a."workspaceId" AND e.topic = 'agent' AND e."entityId" = a.id
+                      AND e.type = 'agent.unresponsive' AND e."createdAt" >= coalesce(a."lastHeartbeatAt", a."createdAt"))
+    LIMIT ${batchSize}`;
+  for (const agent of silent) {
+    await db.$transaction((tx) =>
+      recordEvent(tx, { workspaceId: agent.workspaceId, subject: "system" }, {
+        topic: "agent",
+        type: "agent.unresponsive",
+        entityId: agent.id,
+        payload: { silentSince: agent.since.toISOString() },
+      }),
+    );
+  }
+  return silent.length;
 }
 
 export async function pauseAgent(db: PrismaClient, actor: Actor, id: string): Promise<Agent> {

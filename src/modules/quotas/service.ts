@@ -234,10 +234,10 @@ export async function recordingRefusals<T>(db: PrismaClient, actor: Actor, holde
 export async function recordRefusal(db: PrismaClient, actor: Actor, error: QuotaExceededError, holder: Holder): Promise<void> {
   const quota = await db.quota.findUnique({ where: { workspaceId_resource: { workspaceId: actor.workspaceId, resource: error.resource } }, select: { id: true } });
   if (!quota) return;
-  await recordEvent(db, actor, {
+  await db.$transaction((tx) => recordEvent(tx, actor, {
     topic: "quota",
     type: "quota.refused",
     entityId: quota.id,
     payload: { resource: error.resource, holderType: holder.type, holderId: holder.id, requested: error.requested, inUse: error.inUse, limit: error.limit },
-  });
+  }));
 }

@@ -138,3 +138,40 @@ builder.mutationFields((t) => ({
     }),
   }),
 }));
+
+export const BroadcastPriorityEnum = builder.enumType("BroadcastPriority", {
+  description: "How urgent a broadcast message is; receivers decide what to do with it.",
+  values: {
+    LOW: { description: "Informational." },
+    NORMAL: { description: "The default." },
+    HIGH: { description: "Act soon." },
+    URGENT: { description: "Act now." },
+  } as const,
+});
+
+const BroadcastToSwarmInput = builder.inputType("BroadcastToSwarmInput", {
+  description: "A message for a swarm's members.",
+  fields: (t) => ({
+    swarmId: t.globalID({ required: true, description: "The swarm (ACTIVE or PAUSED)." }),
+    message: t.string({ required: true, description: "The message (1–10000 characters)." }),
+    targetRoles: t.field({ type: [SwarmRoleEnum], required: false, description: "Only members with these roles should act on it; all members when omitted." }),
+    priority: t.field({ type: BroadcastPriorityEnum, required: false, description: "Urgency (default NORMAL)." }),
+  }),
+});
+
+builder.mutationField("broadcastToSwarm", (t) =>
+  t.field({
+    type: SwarmPayload("BroadcastToSwarmPayload", "The swarm the message was sent to."),
+    description: "Sends a message to a swarm's members, delivered to `swarmEvents` subscribers as swarm.broadcast (seed 001's broadcast).",
+    authScopes: { scope: "swarms:write" },
+    errors: { types: transitionErrors },
+    args: { input: t.arg({ type: BroadcastToSwarmInput, required: true, description: "The swarm, the message, who it is for and how urgent." }) },
+    resolve: async (_root, { input }, ctx) => ({
+      swarm: await swarms.broadcastToSwarm(ctx.db, actorOf(ctx), rawId(input.swarmId, "Swarm"), {
+        message: input.message,
+        targetRoles: input.targetRoles,
+        priority: input.priority ?? undefined,
+      }),
+    }),
+  }),
+);

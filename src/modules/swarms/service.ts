@@ -22,6 +22,7 @@ export const SWARM_ACTIONS_ALLOWED_FROM = {
   update: ["ACTIVE", "PAUSED"],
   "add a member": ["ACTIVE", "PAUSED"],
   "remove a member": ["ACTIVE", "PAUSED"],
+  broadcast: ["ACTIVE", "PAUSED"],
 } as const satisfies Record<string, readonly SwarmStatus[]>;
 type SwarmAction = keyof typeof SWARM_ACTIONS_ALLOWED_FROM;
 
@@ -170,5 +171,31 @@ async function setStatus(
     const swarm = await tx.swarm.update({ where: { id }, data });
     await recordEvent(tx, actor, { topic: "swarm", type, entityId: id, payload: { from, to: data.status } });
     return swarm;
+  });
+}
+
+export const BROADCAST_PRIORITIES = ["LOW", "NORMAL", "HIGH", "URGENT"] as const;
+const broadcastSchema = z.object({
+  message: z.string().trim().min(1, "must not be empty").max(10_000, "must be at most 10000 characters"),
+  targetRoles: z.array(z.enum(["COORDINATOR", "WORKER", "SPECIALIST", "REVIEWER", "OBSERVER"] satisfies SwarmRole[])).max(5).nullish(),
+  priority: z.enum(BROADCAST_PRIORITIES).default("NORMAL"),
+});
+export type BroadcastInput = z.input<typeof broadcastSchema>;
+
+/**
+ * Sends a message to a swarm's members (seed 001's broadcast): written to the event log as
+ * `swarm.broadcast`, delivered by `swarmEvents`. Refused on an archived swarm.
+ */
+export async function broadcastToSwarm(db: PrismaClient, actor: Actor, swarmId: string, input: BroadcastInput): Promise<Swarm> {
+  const valid = parseInput(broadcastSchema, input);
+  return db.$transaction(async (tx) => {
+    await lockSwarm(tx, actor, swarmId, "broadcast");
+    await recordEvent(tx, actor, {
+      topic: "swarm",
+      type: "swarm.broadcast",
+      entityId: swarmId,
+      payload: { message: valid.message, targetRoles: valid.targetRoles ?? null, priority: valid.priority },
+    });
+    return tx.swarm.findUniqueOrThrow({ where: { id: swarmId } });
   });
 }

@@ -138,7 +138,7 @@ export async function reportProgress(
         leaseExpiresAt: leaseExpiry(lease),
       },
     });
-    await recordEvent(tx, actor, { topic: "task", type: "task.progress", entityId: taskId, payload: { progress: valid.progress } });
+    await recordEvent(tx, actor, { topic: "task", type: "task.progress", entityId: taskId, payload: { progress: valid.progress, partialResult: (valid.partialResult as Prisma.InputJsonObject | null | undefined) ?? null } });
     return updated;
   });
 }
@@ -475,4 +475,29 @@ export async function swarmTaskSummaries(db: Db, workspaceId: string, swarmIds: 
   }
   for (const [id, { count, sum }] of totals) result.get(id)!.progress = count === 0 ? 0 : Math.round((sum / count) * 1000) / 1000;
   return result;
+}
+
+/**
+ * The tasks an agent could claim (now or, for `availableAt` in the future, after a retry delay):
+ * PENDING, needing no capability the agent lacks, matching the filter, while the agent is IDLE
+ * or BUSY; in claim order. `taskIds` narrows the check to those tasks.
+ */
+export async function claimableTasks(
+  db: Db,
+  workspaceId: string,
+  agentId: string,
+  filter: ClaimFilter & { taskIds?: readonly string[] },
+  limit = 100,
+): Promise<{ id: string; availableAt: Date }[]> {
+  const types = filter.types ?? null;
+  const ids = filter.taskIds ? [...filter.taskIds] : null;
+  return db.$queryRaw<{ id: string; availableAt: Date }[]>`
+    SELECT t.id, t."availableAt" FROM "Task" t
+    JOIN "Agent" a ON a.id = ${agentId} AND a."workspaceId" = ${workspaceId} AND a.status IN ('IDLE', 'BUSY')
+    WHERE t."workspaceId" = ${workspaceId} AND t.status = 'PENDING' AND t."requiredCapabilities" <@ a.capabilities
+      AND (${filter.swarmId ?? null}::text IS NULL OR t."swarmId" = ${filter.swarmId ?? null})
+      AND (${types}::text[] IS NULL OR t.type = ANY(${types}::text[]))
+      AND (${ids}::text[] IS NULL OR t.id = ANY(${ids}::text[]))
+    ORDER BY t."priorityRank" DESC, t."createdAt" ASC, t.id ASC
+    LIMIT ${limit}`;
 }

@@ -1,0 +1,205 @@
+/**
+ * Live task events: `taskEvents` (filtered), `taskProgress` (one task) and `tasksAvailable`
+ * (claimable work for one agent, as it appears — the agent loop without polling).
+ */
+import { encodeGlobalID } from "@pothos/plugin-relay";
+import type { EventRecord } from "../../events/bus.ts";
+import type { TaskStatus } from "../../generated/prisma/client.ts";
+import { builder } from "../../schema/builder.ts";
+import { AFTER_DESCRIPTION, EventInterface, eventSubscription, payloadString } from "../../schema/events.ts";
+import { rawId } from "../../schema/globalIds.ts";
+import * as tasks from "./service.ts";
+import { TaskStatusEnum } from "./types.ts";
+
+/** The status a task event moved its task to; null when the event does not change it. */
+export function taskStatusAfter(event: EventRecord): TaskStatus | null {
+  switch (event.type) {
+    case "task.created":
+      return (payloadString(event, "status") as TaskStatus | null) ?? null;
+    case "task.ready":
+    case "task.released":
+    case "task.retry_scheduled":
+      return "PENDING";
+    case "task.claimed":
+      return "CLAIMED";
+    case "task.started":
+    case "task.progress":
+      return "RUNNING";
+    case "task.completed":
+      return "COMPLETED";
+    case "task.failed":
+      return "FAILED";
+    case "task.cancelled":
+      return "CANCELLED";
+    case "task.lease_expired":
+      return event.payload.requeued === false ? "FAILED" : "PENDING";
+    default:
+      return null;
+  }
+}
+
+export const TaskEventRef = builder.objectRef<EventRecord>("TaskEvent").implement({
+  description: "Something happened to a task: created, ready, claimed, started, progress (with the partial result), completed, failed, retry scheduled, released, lease expired (lease lost), updated, cancelled.",
+  interfaces: [EventInterface],
+  fields: (t) => ({
+    taskId: t.id({ description: "Global id of the task (also when it no longer exists).", resolve: (e) => encodeGlobalID("Task", e.entityId) }),
+    task: t.prismaField({
+      type: "Task",
+      nullable: true,
+      description: "The task as it is now (not as it was at the event); null if it no longer exists.",
+      resolve: (query, e, _args, ctx) => ctx.db.task.findFirst({ ...query, where: { id: e.entityId, workspaceId: e.workspaceId } }),
+    }),
+    status: t.field({ type: TaskStatusEnum, nullable: true, description: "The status this event moved the task to; null when it did not change it (task.updated).", resolve: taskStatusAfter }),
+    progress: t.float({ nullable: true, description: "Reported progress, 0 to 1 (task.progress).", resolve: (e) => (typeof e.payload.progress === "number" ? e.payload.progress : null) }),
+    partialResult: t.field({ type: "JSON", nullable: true, description: "The partial result reported with this progress (task.progress).", resolve: (e) => e.payload.partialResult ?? null }),
+    agentId: t.id({ nullable: true, description: "Global id of the agent concerned (claim, start, completion, release, lease expiry).", resolve: (e) => { const id = payloadString(e, "agentId"); return id ? encodeGlobalID("Agent", id) : null; } }),
+  }),
+});
+
+const TaskEventFilter = builder.inputType("TaskEventFilter", {
+  description: "Which task events to receive; every given criterion must match.",
+  fields: (t) => ({
+    taskIds: t.globalIDList({ required: false, description: "Only events of these tasks." }),
+    swarmId: t.globalID({ required: false, description: "Only events of tasks of this swarm." }),
+    status: t.field({ type: [TaskStatusEnum], required: false, description: "Only events that moved their task to one of these statuses." }),
+    types: t.stringList({ required: false, description: "Only these event types, e.g. [\"task.completed\", \"task.failed\"]." }),
+    taskTypes: t.stringList({ required: false, description: "Only events of tasks of these types (the task's `type`)." }),
+  }),
+});
+
+interface TaskFilter {
+  taskIds?: string[];
+  swarmId?: string;
+  status?: TaskStatus[];
+  types?: string[];
+  taskTypes?: string[];
+}
+
+/** Keeps the events matching `filter`; one query per batch when the filter needs the tasks' swarm or type. */
+function taskEventSelector(filter: TaskFilter, workspaceId: string, db: import("../../db/client.ts").PrismaClient) {
+  const facts = new Map<string, { swarmId: string | null; type: string } | null>();
+  return async (events: readonly EventRecord[]) => {
+    if (filter.swarmId || filter.taskTypes) {
+      const unknown = [...new Set(events.map((e) => e.entityId).filter((id) => !facts.has(id)))];
+      if (unknown.length > 0) {
+        const rows = await db.task.findMany({ where: { id: { in: unknown }, workspaceId }, select: { id: true, swarmId: true, type: true } });
+        for (const id of unknown) facts.set(id, null);
+        // A task's swarm and type never change, so they are cached for the stream's life.
+        for (const row of rows) facts.set(row.id, row);
+      }
+    }
+    return events.map((e) => {
+      if (filter.taskIds && !filter.taskIds.includes(e.entityId)) return null;
+      if (filter.types && !filter.types.includes(e.type)) return null;
+      if (filter.status) {
+        const status = taskStatusAfter(e);
+        if (!status || !filter.status.includes(status)) return null;
+      }
+      const fact = facts.get(e.entityId);
+      if (filter.swarmId && fact?.swarmId !== filter.swarmId) return null;
+      if (filter.taskTypes && (!fact || !filter.taskTypes.includes(fact.type))) return null;
+      return e;
+    });
+  };
+}
+
+builder.subscriptionFields((t) => ({
+  taskEvents: t.field({
+    type: TaskEventRef,
+    description: "Task events of your workspace, filtered: replaces polling task lists and job statuses.",
+    args: {
+      filter: t.arg({ type: TaskEventFilter, required: false, description: "Which events; all when omitted." }),
+      after: t.arg.string({ required: false, description: AFTER_DESCRIPTION }),
+    },
+    ...eventSubscription<EventRecord>("tasks:read", (ctx, args: { filter?: { taskIds?: { typename: string; id: string }[] | null; swarmId?: { typename: string; id: string } | null; status?: TaskStatus[] | null; types?: string[] | null; taskTypes?: string[] | null } | null }) => {
+      const f = args.filter ?? {};
+      const filter: TaskFilter = {
+        taskIds: f.taskIds?.map((id) => rawId(id, "Task")),
+        swarmId: f.swarmId ? rawId(f.swarmId, "Swarm") : undefined,
+        status: f.status ?? undefined,
+        types: f.types ?? undefined,
+        taskTypes: f.taskTypes ?? undefined,
+      };
+      return { topics: ["task"], entityIds: filter.taskIds, select: taskEventSelector(filter, ctx.viewer!.workspaceId, ctx.db) };
+    }),
+  }),
+  taskProgress: t.field({
+    type: TaskEventRef,
+    description: "Every event of one task — progress with partial results, then its outcome: replaces polling a task's status.",
+    args: {
+      taskId: t.arg.globalID({ required: true, description: "The task." }),
+      after: t.arg.string({ required: false, description: AFTER_DESCRIPTION }),
+    },
+    ...eventSubscription<EventRecord>("tasks:read", (_ctx, args: { taskId: { typename: string; id: string } }) => {
+      const taskId = rawId(args.taskId, "Task");
+      return { topics: ["task"], entityIds: [taskId], select: async (events: readonly EventRecord[]) => events };
+    }),
+  }),
+}));
+
+/** Task events after which a task may be claimable. */
+const MAYBE_AVAILABLE = new Set(["task.created", "task.ready", "task.released", "task.retry_scheduled", "task.lease_expired"]);
+/** Agent events after which the agent may claim more than before. */
+const AGENT_REFRESH = new Set(["agent.resumed", "agent.updated"]);
+
+const TaskAvailableEventRef = builder.objectRef<EventRecord>("TaskAvailableEvent").implement({
+  description:
+    "A task the agent can claim now: a new or newly ready task, one given back or re-queued, one whose retry delay ended, or (first, and after the agent is resumed or updated) one already waiting. Another agent may claim it first: claim, and expect a null claim sometimes.",
+  interfaces: [EventInterface],
+  fields: (t) => ({
+    taskId: t.id({ description: "Global id of the task.", resolve: (e) => encodeGlobalID("Task", e.entityId) }),
+    task: t.prismaField({
+      type: "Task",
+      nullable: true,
+      description: "The task as it is now; null if it no longer exists.",
+      resolve: (query, e, _args, ctx) => ctx.db.task.findFirst({ ...query, where: { id: e.entityId, workspaceId: e.workspaceId } }),
+    }),
+  }),
+});
+
+builder.subscriptionField("tasksAvailable", (t) =>
+  t.field({
+    type: TaskAvailableEventRef,
+    description:
+      "Claimable tasks that match the agent (capabilities, status) and the filter, as they appear — first those already waiting. The agent loop needs no polling: claim when one arrives (claimNextTask or claimTask).",
+    args: {
+      agentId: t.arg.globalID({ required: true, description: "The agent that will claim (its capabilities are matched)." }),
+      types: t.arg.stringList({ required: false, description: "Only tasks of these types." }),
+      swarmId: t.arg.globalID({ required: false, description: "Only tasks of this swarm." }),
+      after: t.arg.string({ required: false, description: AFTER_DESCRIPTION }),
+    },
+    ...eventSubscription<EventRecord>("tasks:claim", (ctx, args: { agentId: { typename: string; id: string }; types?: string[] | null; swarmId?: { typename: string; id: string } | null }) => {
+      const workspaceId = ctx.viewer!.workspaceId;
+      const agentId = rawId(args.agentId, "Agent");
+      const filter = { types: args.types ?? null, swarmId: args.swarmId ? rawId(args.swarmId, "Swarm") : null };
+      const available = (id: bigint, taskId: string, type: string): EventRecord => ({
+        id, workspaceId, topic: "task", type, entityId: taskId, payload: {}, actor: null, createdAt: new Date(),
+      });
+      /** Claimable tasks, emitted now or when their retry delay ends. */
+      const offer = (found: { id: string; availableAt: Date }[], cursor: bigint, type: string, later: (at: Date, item: EventRecord) => void) =>
+        found.flatMap((task) => {
+          if (task.availableAt.getTime() <= Date.now()) return [available(cursor, task.id, type)];
+          later(task.availableAt, available(cursor, task.id, "task.retry_delay_ended"));
+          return [];
+        });
+      return {
+        topics: ["task", "agent"],
+        initial: async (position) => offer(await tasks.claimableTasks(ctx.db, workspaceId, agentId, filter), position, "task.available", () => undefined),
+        select: async (events, later) => {
+          const candidates = events.filter((e) => e.topic === "task" && MAYBE_AVAILABLE.has(e.type));
+          const refresh = events.findLast((e) => e.topic === "agent" && e.entityId === agentId && AGENT_REFRESH.has(e.type));
+          const found = candidates.length > 0 ? await tasks.claimableTasks(ctx.db, workspaceId, agentId, { ...filter, taskIds: candidates.map((e) => e.entityId) }) : [];
+          const byTask = new Map(found.map((f) => [f.id, f]));
+          const out: (EventRecord | null)[] = events.map((e) => {
+            const task = e.topic === "task" && MAYBE_AVAILABLE.has(e.type) ? byTask.get(e.entityId) : undefined;
+            if (!task) return null;
+            byTask.delete(e.entityId); // once per batch
+            return offer([task], e.id, e.type, later)[0] ?? null;
+          });
+          if (refresh) out.push(...offer(await tasks.claimableTasks(ctx.db, workspaceId, agentId, filter), refresh.id, "task.available", later));
+          return out;
+        },
+      };
+    }),
+  }),
+);

@@ -1,0 +1,46 @@
+/**
+ * What every subscription field shares: the `Event` interface (cursor, type, time, actor,
+ * payload), the `after` argument, and the glue between a field and src/events/stream.ts. A
+ * domain module adds a topic with one `subscriptions.ts` file built on these.
+ */
+import { GraphQLError } from "graphql";
+import type { Scope } from "../auth/scopes.ts";
+import type { Context } from "../context.ts";
+import type { EventRecord } from "../events/bus.ts";
+import { openEventStream, type StreamItem, type StreamSpec } from "../events/stream.ts";
+import { builder } from "./builder.ts";
+
+export const EventInterface = builder.interfaceRef<EventRecord>("Event").implement({
+  description: "One entry of the event log, as a subscription delivers it.",
+  fields: (t) => ({
+    cursor: t.string({ description: "Position in the event log. Pass the last one you received as `after` to resume without losing or repeating an event.", resolve: (e) => String(e.id) }),
+    type: t.exposeString("type", { description: "What happened, as `<topic>.<what>`, e.g. task.completed, agent.paused, swarm.member_joined." }),
+    at: t.field({ type: "DateTime", description: "When the change was committed.", resolve: (e) => e.createdAt }),
+    actor: t.string({ nullable: true, description: "Subject of the token that caused it; \"system\" for the server's own housekeeping.", resolve: (e) => e.actor }),
+    payload: t.field({ type: "JSONObject", description: "The event's details as logged (differs per type).", resolve: (e) => e.payload }),
+  }),
+});
+
+/** Description of the `after` argument every subscription field takes. */
+export const AFTER_DESCRIPTION = "Replay the events after this cursor first, then continue live. Omit to start with what happens from now on.";
+
+/**
+ * The `subscribe`/`resolve` pair of a subscription field: opens the stream for `spec` after
+ * `after`, and turns an error item (expired token, lost scope) into the field's error.
+ */
+export function eventSubscription<T>(scope: Scope, makeSpec: (ctx: Context, args: never) => Promise<Omit<StreamSpec<T>, "scope">> | Omit<StreamSpec<T>, "scope">) {
+  return {
+    authScopes: { scope },
+    subscribe: async (_root: unknown, args: { after?: string | null }, ctx: Context) => openEventStream<T>(ctx, args.after, { ...(await makeSpec(ctx, args as never)), scope }),
+    resolve: (item: StreamItem<T>): T => {
+      if (item instanceof GraphQLError) throw item;
+      return item;
+    },
+  };
+}
+
+/** A string from an event payload, or null. */
+export function payloadString(event: EventRecord, key: string): string | null {
+  const value = event.payload[key];
+  return typeof value === "string" ? value : null;
+}
