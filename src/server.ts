@@ -18,13 +18,14 @@ import type { Config } from "./config.ts";
 import { createContextFactory, type Context } from "./context.ts";
 import { type Database, type DatabaseTarget, openDatabase } from "./db/client.ts";
 import { applyMigrations, pendingMigrations } from "./db/migrations.ts";
-import { DomainError } from "./errors.ts";
+import { DomainError, QuotaExceededError } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createEventBus } from "./events/bus.ts";
 import { deleteEventsBefore } from "./events/eventLog.ts";
 import { SubscriptionLimiter, type EventHub } from "./events/stream.ts";
 import { createEventTailer, type NudgeTarget } from "./events/tailer.ts";
 import { healthThresholds, markUnresponsiveAgents } from "./modules/agents/service.ts";
+import { admitSubscription } from "./modules/quotas/service.ts";
 import { sweepExpiredLeases } from "./modules/tasks/service.ts";
 import { getSchema } from "./schema/index.ts";
 import { EXAMPLE_OPERATION } from "./graphiqlExample.ts";
@@ -103,7 +104,19 @@ export function createServer(options: ServerOptions): Server {
       const bus = createEventBus();
       const tailer = createEventTailer({ sql: db.sql, bus, pollIntervalMs: config.eventPollIntervalMs, log, nudges });
       await tailer.start();
-      const events: EventHub = { bus, tailer, limiter: new SubscriptionLimiter(config.maxSubscriptionsPerPrincipal) };
+      const events: EventHub = {
+        bus,
+        tailer,
+        limiter: new SubscriptionLimiter(config.maxSubscriptionsPerPrincipal),
+        admit: async (viewer, open) => {
+          try {
+            await admitSubscription(db.prisma, { workspaceId: viewer.workspaceId, subject: viewer.subject }, open);
+          } catch (error) {
+            if (!(error instanceof QuotaExceededError)) throw error;
+            throw new GraphQLError(error.message, { extensions: { code: error.code, resource: error.resource, limit: error.limit, inUse: error.inUse } });
+          }
+        },
+      };
       const contextFactory = createContextFactory({ db: db.prisma, config, jwtSecret, ensureWorkspace, events });
 
       const yoga = createYoga<{ connectionParams?: Record<string, unknown>; socket?: { close(code: number, reason: string): void } }, Context>({

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { deleteEventsBefore } from "../src/events/eventLog.ts";
-import { BroadcastToSwarmDocument, CreateSwarmDocument, CreateTaskDocument, CreateTasksDocument, SwarmEventsDocument, TaskEventsDocument } from "./generated/graphql.ts";
+import { BroadcastToSwarmDocument, CreateSwarmDocument, CreateTaskDocument, CreateTasksDocument, QuotaUsageDocument, SetQuotaDocument, SwarmEventsDocument, TaskEventsDocument } from "./generated/graphql.ts";
 import { collect, expectType, wsClient } from "./support/client.ts";
 import { onPostgres } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -110,6 +110,29 @@ describe("authentication and isolation", () => {
 });
 
 describe("limits and transports", () => {
+  it("refuses subscriptions over the workspace's `subscriptions` quota with QUOTA_EXCEEDED, and counts open ones in quotaUsage", async () => {
+    const admin = server.client({ workspace: "sub-quota" });
+    expectType((await admin.request(SetQuotaDocument, { resource: "subscriptions", limit: 1 })).setQuota, "SetQuotaPayload");
+    const alice = wsClient(server.wsUrl, server.token({ workspace: "sub-quota", subject: "alice" }));
+    const bob = wsClient(server.wsUrl, server.token({ workspace: "sub-quota", subject: "bob" }));
+    try {
+      const first = collect(alice, TaskEventsDocument, { after: "0" });
+      await createTask(server, "opens the first subscription", "sub-quota");
+      await first.waitFor(1);
+      expect((await admin.request(QuotaUsageDocument, { resources: ["subscriptions"] })).quotaUsage[0]).toMatchObject({ limit: 1, allocated: 1, available: 0 });
+      const second = collect(bob, TaskEventsDocument, {});
+      await second.ended;
+      expect(second.errors).toMatchObject([{ extensions: { code: "QUOTA_EXCEEDED", resource: "subscriptions", limit: 1, inUse: 1 } }]);
+      first.stop();
+      await expect.poll(async () => (await admin.request(QuotaUsageDocument, { resources: ["subscriptions"] })).quotaUsage[0]!.allocated, { timeout: 30_000 }).toBe(0);
+      const refusals = await server.db.prisma.event.count({ where: { workspaceId: "sub-quota", type: "quota.refused" } });
+      expect(refusals).toBe(1);
+    } finally {
+      await alice.dispose();
+      await bob.dispose();
+    }
+  });
+
   it("refuses more than MAX_SUBSCRIPTIONS_PER_PRINCIPAL open subscriptions with SUBSCRIPTION_LIMIT", async () => {
     const limited = await startTestServer({ config: { maxSubscriptionsPerPrincipal: 2 } });
     const client = wsClient(limited.wsUrl, limited.token({ subject: "greedy" }));

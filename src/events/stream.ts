@@ -26,6 +26,11 @@ export interface EventHub {
   bus: EventBus;
   tailer: EventTailer;
   limiter: SubscriptionLimiter;
+  /**
+   * Admits one more subscription of the viewer's workspace, given how many it has open in this
+   * process (the workspace's `subscriptions` quota); throws a GraphQL error to refuse.
+   */
+  admit(viewer: Principal, openInWorkspace: number): Promise<void>;
 }
 
 /** The transport's way to end a WebSocket connection (absent over HTTP/SSE). */
@@ -82,6 +87,13 @@ export class SubscriptionLimiter {
     };
   }
 
+  /** Open subscriptions of one workspace in this process. */
+  openInWorkspace(workspaceId: string): number {
+    let sum = 0;
+    for (const [key, n] of this.open) if (key.startsWith(`${workspaceId}\u0000`)) sum += n;
+    return sum;
+  }
+
   /** Open subscriptions of all principals (tests check that closed ones are released). */
   get total(): number {
     let sum = 0;
@@ -113,6 +125,7 @@ export async function openEventStream<T>(ctx: StreamContext, after: string | nul
     throw new GraphQLError(`this subscription needs the scope ${spec.scope}; ask for a token that grants it`, { extensions: { code: "FORBIDDEN", requiredScopes: [spec.scope] } });
   }
   const cursor = parseCursor(after);
+  await ctx.events.admit(viewer, ctx.events.limiter.openInWorkspace(viewer.workspaceId));
   const release = ctx.events.limiter.acquire(viewer);
   try {
     if (cursor !== null) await assertRetained(ctx.db, cursor, ctx.events.tailer.position);

@@ -25,10 +25,13 @@ builder.queryFields((t) => ({
   }),
   quotaUsage: t.field({
     type: [QuotaUsageRef],
-    description: "Limit, allocated and available per resource: the given ones, or every resource with a quota or a default.",
+    description: "Limit, allocated and available per resource: the given ones, or every resource with a quota or a default. `subscriptions` counts the open subscriptions on the server process that answers.",
     authScopes: { scope: "quotas:read" },
     args: { resources: t.arg.stringList({ required: false, description: "Only these resources." }) },
-    resolve: (_root, { resources }, ctx) => quotaUsage(ctx.db, actorOf(ctx).workspaceId, resources),
+    resolve: (_root, { resources }, ctx) => {
+      const { workspaceId } = actorOf(ctx);
+      return quotaUsage(ctx.db, workspaceId, resources, { subscriptions: ctx.events.limiter.openInWorkspace(workspaceId) });
+    },
   }),
   allocations: t.prismaConnection(
     {

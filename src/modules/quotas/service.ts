@@ -156,8 +156,27 @@ export interface Usage {
   custom: boolean;
 }
 
-/** Usage of the given resources (default: every resource with a quota or a default). */
-export async function quotaUsage(db: Db, workspaceId: string, resources?: readonly string[] | null): Promise<Usage[]> {
+/**
+ * Admits one more open subscription when the workspace's `subscriptions` quota has room. Open
+ * subscriptions live in server processes (they end with their connection), so they are counted
+ * there, not allocated in the database: `open` is this process's count.
+ * @throws QuotaExceededError (recorded as a `quota.refused` event)
+ */
+export async function admitSubscription(db: PrismaClient, actor: Actor, open: number): Promise<void> {
+  const quota = await db.quota.findUnique({ where: { workspaceId_resource: { workspaceId: actor.workspaceId, resource: "subscriptions" } }, select: { limit: true } });
+  const limit = quota?.limit ?? defaultQuota("subscriptions")!.limit;
+  if (open < limit) return;
+  const error = new QuotaExceededError("subscriptions", limit, open, 1, null);
+  await db.$transaction((tx) => lockQuota(tx, actor.workspaceId, "subscriptions"));
+  await recordRefusal(db, actor, error, { type: "EXTERNAL", id: `subscription of ${actor.subject}` });
+  throw error;
+}
+
+/**
+ * Usage of the given resources (default: every resource with a quota or a default). `live`
+ * supplies counts kept outside the database (open subscriptions of this process).
+ */
+export async function quotaUsage(db: Db, workspaceId: string, resources?: readonly string[] | null, live: Record<string, number> = {}): Promise<Usage[]> {
   const quotas = await db.quota.findMany({ where: { workspaceId, resource: resources ? { in: [...resources] } : undefined } });
   const byResource = new Map(quotas.map((q) => [q.resource, q]));
   const names = resources ? [...resources] : [...new Set([...defaultResources(), ...quotas.map((q) => q.resource)])].sort();
@@ -166,7 +185,7 @@ export async function quotaUsage(db: Db, workspaceId: string, resources?: readon
     const quota = byResource.get(resource);
     const fallback = defaultQuota(resource);
     if (!quota && !fallback) continue;
-    const allocated = quota ? await usage(db, quota) : 0;
+    const allocated = live[resource] ?? (quota ? await usage(db, quota) : 0);
     const limit = quota?.limit ?? fallback!.limit;
     result.push({
       resource,
