@@ -5,6 +5,8 @@
  *   swarmgraph migrate                    apply pending migrations and exit
  *   swarmgraph token [--workspace W] [--scopes a,b] [--ttl 12h] [--subject S]
  *                                         mint an access token (prints only the token)
+ *   swarmgraph worker --token T [--url U] [--name N] [--capabilities a,b] [--types x,y] [--concurrency 4]
+ *                                         run the example agent (subscribes; never polls)
  */
 import { parseArgs } from "node:util";
 import { resolveJwtSecret } from "./auth/secret.ts";
@@ -14,6 +16,7 @@ import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrations.ts";
 import { createServer, databaseTarget } from "./server.ts";
+import { startWorker } from "./worker/worker.ts";
 
 const DEFAULT_WORKSPACE = "default";
 
@@ -27,8 +30,10 @@ async function main(argv: string[]): Promise<number> {
       return migrate(config);
     case "token":
       return token(config, rest);
+    case "worker":
+      return worker(config, rest);
     default:
-      process.stderr.write(`unknown command "${command}"; use serve, migrate or token\n`);
+      process.stderr.write(`unknown command "${command}"; use serve, migrate, token or worker\n`);
       return 2;
   }
 }
@@ -100,6 +105,41 @@ function token(config: Config, args: string[]): number {
   // Reads (or creates) only the secret file: safe while a server holds the embedded database.
   const { secret } = resolveJwtSecret(config);
   process.stdout.write(`${signToken(secret, { subject: values.subject, workspaceId: values.workspace, scopes: scopes.filter(isScope), ttl })}\n`);
+  return 0;
+}
+
+async function worker(config: Config, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      url: { type: "string", default: `http://${config.host}:${config.port}/graphql` },
+      token: { type: "string", default: process.env.SWARMGRAPH_TOKEN },
+      name: { type: "string", default: `worker-${process.pid}` },
+      capabilities: { type: "string", default: "" },
+      types: { type: "string" },
+      concurrency: { type: "string", default: "1" },
+    },
+  });
+  if (!values.token) {
+    process.stderr.write("worker needs a token with agents:write and tasks:claim: --token T or SWARMGRAPH_TOKEN\n");
+    return 2;
+  }
+  const list = (value: string | undefined) => value?.split(",").map((s) => s.trim()).filter(Boolean);
+  const running = await startWorker({
+    url: values.url,
+    token: values.token,
+    name: values.name,
+    capabilities: list(values.capabilities),
+    types: list(values.types),
+    concurrency: Math.max(1, Number(values.concurrency) || 1),
+    log: (message) => process.stdout.write(`[${values.name}] ${message}\n`),
+  });
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  await running.stop();
+  process.stdout.write(`[${values.name}] stopped after ${running.completed} tasks\n`);
   return 0;
 }
 

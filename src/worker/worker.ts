@@ -1,0 +1,155 @@
+/**
+ * The example agent (`swarmgraph worker`): the seeds' HaikuAgent loop with zero polling. It
+ * registers, subscribes to `tasksAvailable`, claims only when told something is available (or a
+ * slot frees up), heartbeats, reports progress and completes. After a disconnect graphql-ws
+ * reconnects and the subscription resumes from the last cursor it saw, so nothing is missed.
+ */
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { print } from "graphql";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+import {
+  WorkerClaimDocument,
+  WorkerCompleteDocument,
+  WorkerHeartbeatDocument,
+  WorkerProgressDocument,
+  WorkerRegisterDocument,
+  WorkerStartDocument,
+  WorkerTasksAvailableDocument,
+} from "./generated/graphql.ts";
+
+export interface WorkerOptions {
+  /** `http(s)://host:port/graphql` */
+  url: string;
+  token: string;
+  name: string;
+  capabilities?: string[];
+  types?: string[];
+  /** Tasks worked on at once. */
+  concurrency?: number;
+  heartbeatSeconds?: number;
+  /** Does the work; returns the result. Default: echoes the task's context. */
+  work?: (task: { id: string; description: string; context: unknown }, progress: (fraction: number) => Promise<void>) => Promise<Record<string, unknown>>;
+  log?: (message: string) => void;
+}
+
+export interface RunningWorker {
+  agentId: string;
+  /** Tasks completed so far. */
+  readonly completed: number;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const log = options.log ?? (() => undefined);
+  const concurrency = options.concurrency ?? 1;
+  const request = async <R, V>(document: TypedDocumentNode<R, V>, variables: V): Promise<R> => {
+    const response = await fetch(options.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${options.token}` },
+      body: JSON.stringify({ query: print(document), variables }),
+    });
+    const body = (await response.json()) as { data?: R; errors?: { message: string }[] };
+    if (!body.data) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+    return body.data;
+  };
+
+  const registered = (await request(WorkerRegisterDocument, { input: { name: options.name, type: "worker", capabilities: options.capabilities ?? [] } })).registerAgent;
+  if (registered.__typename !== "RegisterAgentPayload") throw new Error(`could not register: ${JSON.stringify(registered)}`);
+  const agentId = registered.agent.id;
+  log(`registered as ${agentId}`);
+
+  let completed = 0;
+  let active = 0;
+  let stopped = false;
+  let pumping: Promise<void> | undefined;
+  let wanted = false;
+
+  const work =
+    options.work ??
+    (async (task, progress) => {
+      await progress(0.5);
+      return { echo: task.context, by: options.name };
+    });
+
+  async function runOne(task: { id: string; description: string; context: unknown }, leaseToken: string): Promise<void> {
+    try {
+      await request(WorkerStartDocument, { taskId: task.id, leaseToken });
+      const result = await work(task, async (fraction) => {
+        await request(WorkerProgressDocument, { taskId: task.id, leaseToken, progress: fraction });
+      });
+      const done = (await request(WorkerCompleteDocument, { taskId: task.id, leaseToken, result })).completeTask;
+      if (done.__typename === "CompleteTaskPayload") completed += 1;
+      else log(`task ${task.id} not completed: ${JSON.stringify(done)}`);
+    } catch (error) {
+      log(`task ${task.id} failed: ${String(error)}`);
+    } finally {
+      active -= 1;
+      kick();
+    }
+  }
+
+  /** Claims while there are free slots and claimable tasks; at most one pump at a time. */
+  function kick(): void {
+    wanted = true;
+    if (pumping || stopped) return;
+    pumping = (async () => {
+      while (wanted && !stopped) {
+        wanted = false;
+        while (active < concurrency && !stopped) {
+          const claim = (await request(WorkerClaimDocument, { agentId, types: options.types ?? null })).claimNextTask;
+          if (claim.__typename !== "ClaimNextTaskPayload" || !claim.task) break;
+          active += 1;
+          void runOne(claim.task, claim.leaseToken!);
+        }
+      }
+    })()
+      .catch((error: unknown) => log(`claiming failed: ${String(error)}`))
+      .finally(() => {
+        pumping = undefined;
+        if (wanted && !stopped) kick();
+      });
+  }
+
+  const ws = createClient({
+    url: options.url.replace(/^http/, "ws"),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${options.token}` },
+    retryAttempts: Number.POSITIVE_INFINITY,
+    shouldRetry: () => !stopped,
+    on: { connected: () => log("subscribed to tasksAvailable") },
+  });
+  // graphql-ws re-sends this same payload on every reconnect: updating `after` in place makes the
+  // resumed subscription start right after the last event this worker saw.
+  const variables: { agentId: string; types: string[] | null; after: string | null } = { agentId, types: options.types ?? null, after: null };
+  const unsubscribe = ws.subscribe<{ tasksAvailable: { cursor: string } }>(
+    { query: print(WorkerTasksAvailableDocument), variables },
+    {
+      next: ({ data }) => {
+        if (data?.tasksAvailable) variables.after = data.tasksAvailable.cursor;
+        kick();
+      },
+      error: (error) => log(`subscription ended: ${JSON.stringify(error)}`),
+      complete: () => undefined,
+    },
+  );
+
+  const heartbeat = setInterval(() => {
+    void request(WorkerHeartbeatDocument, { id: agentId }).catch(() => undefined);
+  }, (options.heartbeatSeconds ?? 15) * 1000);
+  heartbeat.unref();
+
+  return {
+    agentId,
+    get completed() {
+      return completed;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+      await ws.dispose();
+      await pumping;
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/** The example worker drains work pushed to it by `tasksAvailable`, with no polling at all. */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startWorker } from "../src/worker/worker.ts";
+import { CreateTasksDocument, FilteredTasksDocument } from "./generated/graphql.ts";
+import { expectType } from "./support/client.ts";
+import { startTestServer, type TestServer } from "./support/server.ts";
+
+let server: TestServer;
+const statements: string[] = [];
+const claims = () => statements.filter((sql) => sql.includes(`SET status = 'CLAIMED'`)).length;
+
+beforeAll(async () => {
+  // No lease sweeper, so every claim statement in the log comes from the worker.
+  server = await startTestServer({ onQuery: (sql) => statements.push(sql), config: { leaseSweepIntervalMs: 0 } });
+});
+afterAll(() => server?.stop());
+
+const until = async (condition: () => boolean | Promise<boolean>, what: string) => {
+  for (let i = 0; i < 1200; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+};
+
+it("drains 200 tasks end to end, claiming only when told, and issues no claim while idle", async () => {
+  const api = server.client();
+  const worker = await startWorker({ url: server.url, token: server.token({ subject: "worker-1" }), name: "worker-1", types: ["pushed"], concurrency: 4 });
+  try {
+    for (let batch = 0; batch < 2; batch++) {
+      const tasks = Array.from({ length: 100 }, (_, i) => ({ description: `job ${batch * 100 + i}`, type: "pushed", context: { n: batch * 100 + i } }));
+      expectType((await api.request(CreateTasksDocument, { input: { tasks } })).createTasks, "CreateTasksPayload");
+    }
+    await until(() => worker.completed === 200, "200 completed tasks");
+    const done = await api.request(FilteredTasksDocument, { first: 1, filter: { type: ["pushed"], status: ["COMPLETED"] } });
+    expect(done.tasks.totalCount).toBe(200);
+
+    // Every claim answered an event or a freed slot: at most one empty claim per wake-up.
+    const afterDrain = claims();
+    expect(afterDrain).toBeGreaterThanOrEqual(200);
+    expect(afterDrain).toBeLessThanOrEqual(2 * 200 + 4);
+    // Idle: a polling agent would keep claiming; this one issues nothing until work appears.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(claims()).toBe(afterDrain);
+
+    // New work is picked up at once, pushed by the subscription.
+    expectType((await api.request(CreateTasksDocument, { input: { tasks: [{ description: "late", type: "pushed" }] } })).createTasks, "CreateTasksPayload");
+    await until(() => worker.completed === 201, "the late task");
+  } finally {
+    await worker.stop();
+  }
+});
