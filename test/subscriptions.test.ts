@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { deleteEventsBefore } from "../src/events/eventLog.ts";
-import { BroadcastToSwarmDocument, CreateSwarmDocument, CreateTaskDocument, CreateTasksDocument, QuotaUsageDocument, SetQuotaDocument, SwarmEventsDocument, TaskEventsDocument } from "./generated/graphql.ts";
+import { BroadcastToSwarmDocument, CreateSwarmDocument, CreateTaskDocument, CreateTasksDocument, QuotaUsageDocument, SetQuotaDocument, SwarmEventsDocument, TaskEventsDocument, AgentEventsDocument, ConflictEventsDocument, FindingEventsDocument, PostFindingDocument, QuotaEventsDocument, RegisterAgentDocument, PauseAgentDocument } from "./generated/graphql.ts";
 import { collect, expectType, wsClient } from "./support/client.ts";
 import { onPostgres } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -105,6 +105,47 @@ describe("authentication and isolation", () => {
     } finally {
       await client.dispose();
       await noScope.dispose();
+    }
+  });
+});
+
+describe("agent, finding, conflict and quota events", () => {
+  it("pushes each topic's events to its field, filtered, with the entity to select from", async () => {
+    const workspace = "topics-ws";
+    const api = server.client({ workspace });
+    const client = wsClient(server.wsUrl, server.token({ workspace }));
+    try {
+      const agents = collect(client, AgentEventsDocument, { after: "0" });
+      const findings = collect(client, FindingEventsDocument, { filter: { types: ["finding.posted"] }, after: "0" });
+      const escalations = collect(client, ConflictEventsDocument, { filter: { escalationRecommended: true }, after: "0" });
+      const refusals = collect(client, QuotaEventsDocument, { filter: { types: ["quota.refused"] }, after: "0" });
+
+      const agent = expectType((await api.request(RegisterAgentDocument, { input: { name: "watched", type: "w" } })).registerAgent, "RegisterAgentPayload").agent;
+      await api.request(PauseAgentDocument, { id: agent.id });
+      const post = (position: string, confidence: number) =>
+        api.request(PostFindingDocument, { input: { claim: `Redis persistence should use ${position}`, subject: "redis persistence", position, confidence } });
+      await post("aof", 0.92);
+      await post("rdb", 0.57);
+      await api.request(SetQuotaDocument, { resource: "agents", limit: 1 });
+      expectType((await api.request(RegisterAgentDocument, { input: { name: "refused", type: "w" } })).registerAgent, "QuotaExceededError");
+
+      const agentEvents = await agents.waitFor(2);
+      expect(agentEvents.slice(0, 2).map((e) => [e.agentEvents.type, e.agentEvents.toStatus, e.agentEvents.agent?.name])).toEqual([
+        ["agent.registered", null, "watched"],
+        ["agent.paused", "PAUSED", "watched"],
+      ]);
+      const posted = await findings.waitFor(2);
+      expect(posted.map((e) => [e.findingEvents.type, e.findingEvents.finding?.position])).toEqual([
+        ["finding.posted", "aof"],
+        ["finding.posted", "rdb"],
+      ]);
+      const [detected] = await escalations.waitFor(1);
+      expect(detected!.conflictEvents).toMatchObject({ type: "conflict.detected", escalationRecommended: true, conflict: { confidenceDelta: 0.35, status: "OPEN" } });
+      const [refused] = await refusals.waitFor(1);
+      expect(refused!.quotaEvents).toMatchObject({ type: "quota.refused", resource: "agents", quota: { resource: "agents", limit: 1 } });
+      expect(refusals.events).toHaveLength(1);
+    } finally {
+      await client.dispose();
     }
   });
 });

@@ -22,9 +22,11 @@ import "../modules/tasks/subscriptions.ts";
 import "../modules/quotas/types.ts";
 import "../modules/quotas/queries.ts";
 import "../modules/quotas/mutations.ts";
+import "../modules/quotas/subscriptions.ts";
 import "../modules/findings/types.ts";
 import "../modules/findings/queries.ts";
 import "../modules/findings/mutations.ts";
+import "../modules/findings/subscriptions.ts";
 import "../modules/audit/types.ts";
 import "../modules/audit/queries.ts";
 
