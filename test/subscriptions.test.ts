@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { deleteEventsBefore } from "../src/events/eventLog.ts";
-import { BroadcastToSwarmDocument, CreateSwarmDocument, CreateTaskDocument, CreateTasksDocument, QuotaUsageDocument, SetQuotaDocument, SwarmEventsDocument, TaskEventsDocument, AgentEventsDocument, ConflictEventsDocument, FindingEventsDocument, PostFindingDocument, QuotaEventsDocument, RegisterAgentDocument, PauseAgentDocument } from "./generated/graphql.ts";
+import { BroadcastToSwarmDocument, CreateSwarmDocument, CreateTaskDocument, CreateTasksDocument, QuotaUsageDocument, SetQuotaDocument, SwarmEventsDocument, TaskEventsDocument, AgentEventsDocument, ConflictEventsDocument, FindingEventsDocument, PostFindingDocument, QuotaEventsDocument, TaskProgressDocument, ClaimNextTaskDocument, ReportProgressDocument, CompleteTaskDocument, RegisterAgentDocument, PauseAgentDocument } from "./generated/graphql.ts";
 import { collect, expectType, wsClient } from "./support/client.ts";
 import { onPostgres } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -144,6 +144,33 @@ describe("agent, finding, conflict and quota events", () => {
       const [refused] = await refusals.waitFor(1);
       expect(refused!.quotaEvents).toMatchObject({ type: "quota.refused", resource: "agents", quota: { resource: "agents", limit: 1 } });
       expect(refusals.events).toHaveLength(1);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
+describe("taskProgress", () => {
+  it("follows one task from creation to completion, progress and partial results included, and nothing else", async () => {
+    const workspace = "progress-ws";
+    const api = server.client({ workspace });
+    const client = wsClient(server.wsUrl, server.token({ workspace }));
+    try {
+      const watched = await createTask(server, "watched", workspace);
+      await createTask(server, "ignored", workspace);
+      const progress = collect(client, TaskProgressDocument, { taskId: watched.id, after: "0" });
+      const agent = expectType((await api.request(RegisterAgentDocument, { input: { name: "p", type: "w" } })).registerAgent, "RegisterAgentPayload").agent;
+      const claim = expectType((await api.request(ClaimNextTaskDocument, { agentId: agent.id })).claimNextTask, "ClaimNextTaskPayload");
+      const other = claim.task!.id === watched.id ? null : claim;
+      const mine = other ? expectType((await api.request(ClaimNextTaskDocument, { agentId: agent.id })).claimNextTask, "ClaimNextTaskPayload") : claim;
+      expect(mine.task!.id).toBe(watched.id);
+      await api.request(ReportProgressDocument, { taskId: watched.id, leaseToken: mine.leaseToken!, progress: 0.4, partialResult: { files: 2 } });
+      await api.request(CompleteTaskDocument, { taskId: watched.id, leaseToken: mine.leaseToken! });
+      const events = await progress.waitFor(4);
+      expect(events.map((e) => e.taskProgress.type)).toEqual(["task.created", "task.claimed", "task.progress", "task.completed"]);
+      expect(events.every((e) => e.taskProgress.taskId === watched.id)).toBe(true);
+      expect(events[2]!.taskProgress).toMatchObject({ progress: 0.4, partialResult: { files: 2 } });
+      expect(events[3]!.taskProgress.status).toBe("COMPLETED");
     } finally {
       await client.dispose();
     }
