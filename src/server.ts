@@ -174,6 +174,10 @@ export function createServer(options: ServerOptions): Server {
       });
 
       const httpServer = http.createServer(yoga);
+      // Idle keep-alive sockets are closed by clients (undici: 4 s) before the server would close
+      // them (Node's default 5 s races with a client reusing the socket: "other side closed").
+      httpServer.keepAliveTimeout = 65_000;
+      httpServer.headersTimeout = 66_000;
       const wss = new WebSocketServer({ server: httpServer, path: "/graphql" });
       const wsServer = useServer<Record<string, unknown>, { request: http.IncomingMessage; socket: import("ws").WebSocket }>(
         {
