@@ -55,15 +55,9 @@ export interface TailerOptions {
   batchSize?: number;
 }
 
-interface TailRow {
+/** A log row as the raw driver returns it (bigints may arrive as strings), with its horizon. */
+interface TailRow extends Omit<EventRecord, "id"> {
   id: bigint | string;
-  workspaceId: string;
-  topic: string;
-  type: string;
-  entityId: string;
-  payload: Record<string, unknown>;
-  actor: string | null;
-  createdAt: Date;
   horizon: bigint | string;
   xmin: bigint | string;
 }
