@@ -171,3 +171,11 @@ export function connectionOptions(description: string) {
     }),
   };
 }
+
+/**
+ * `findUnique` of every prismaNode: a global id resolves only inside the viewer's workspace, so
+ * another workspace's id behaves exactly like one that does not exist.
+ */
+export function inViewerWorkspace(id: string, ctx: Context): { id: string; workspaceId: string } {
+  return { id, workspaceId: ctx.viewer?.workspaceId ?? "" };
+}

@@ -68,9 +68,9 @@ export async function updateAgent(db: PrismaClient, actor: Actor, id: string, in
 }
 
 /**
- * Records a sign of life, with optional resource metrics. Plain heartbeats write no event (they
- * are not state changes); one that ends a silence longer than the unresponsive threshold writes
- * `agent.heartbeat_resumed`.
+ * Records a sign of life, with optional resource metrics. A plain heartbeat writes no event (it
+ * is not a state change); one carrying metrics writes `agent.metrics`, and one that ends a
+ * silence longer than the unresponsive threshold writes `agent.heartbeat_resumed`.
  */
 export async function recordHeartbeat(
   db: PrismaClient,

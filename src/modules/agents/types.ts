@@ -1,5 +1,5 @@
 /** GraphQL types of the agents domain. */
-import { builder } from "../../schema/builder.ts";
+import { builder, inViewerWorkspace } from "../../schema/builder.ts";
 import { agentHealth, healthThresholds } from "./service.ts";
 
 export const AgentStatusEnum = builder.enumType("AgentStatus", {
@@ -49,7 +49,7 @@ export const AgentRef = builder.prismaNode("Agent", {
   id: { field: "id", description: "Global id of the agent." },
   authScopes: { scope: "agents:read" },
   nullable: true,
-  findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
+  findUnique: inViewerWorkspace,
   fields: (t) => ({
     name: t.exposeString("name", { description: "Human-readable name, e.g. Coder-Alpha." }),
     type: t.exposeString("type", { description: "Kind of agent, e.g. coder, researcher, tester. Free-form." }),

@@ -1,7 +1,7 @@
 /** GraphQL types of the findings domain: findings and the conflicts between them. */
 import type { Conflict, Finding } from "../../generated/prisma/client.ts";
 import { actorOf } from "../../context.ts";
-import { builder } from "../../schema/builder.ts";
+import { builder, inViewerWorkspace } from "../../schema/builder.ts";
 import { defineLoader } from "../../schema/loaders.ts";
 import { conflictsOfFindings } from "./service.ts";
 
@@ -62,7 +62,7 @@ export const FindingRef = builder.prismaNode("Finding", {
   id: { field: "id", description: "Global id of the finding." },
   authScopes: { scope: "findings:read" },
   nullable: true,
-  findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
+  findUnique: inViewerWorkspace,
   fields: (t) => ({
     claim: t.exposeString("claim", { description: "The claim, in words, as posted." }),
     subject: t.exposeString("subject", { description: "What it is about, normalized (trimmed, lowercased, single spaces); findings on one subject are compared." }),
@@ -107,7 +107,7 @@ export const ConflictRef = builder.prismaNode("Conflict", {
   id: { field: "id", description: "Global id of the conflict." },
   authScopes: { scope: "findings:read" },
   nullable: true,
-  findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
+  findUnique: inViewerWorkspace,
   fields: (t) => ({
     subject: t.exposeString("subject", { description: "The subject both findings are about." }),
     findingA: t.relation("findingA", { description: "The earlier finding." }),

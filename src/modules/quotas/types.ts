@@ -1,6 +1,6 @@
 /** GraphQL types of the quotas domain. */
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { builder } from "../../schema/builder.ts";
+import { builder, inViewerWorkspace } from "../../schema/builder.ts";
 import type { Usage } from "./service.ts";
 
 export const QuotaKindEnum = builder.enumType("QuotaKind", {
@@ -36,7 +36,7 @@ export const QuotaRef = builder.prismaNode("Quota", {
   id: { field: "id", description: "Global id of the quota." },
   authScopes: { scope: "quotas:read" },
   nullable: true,
-  findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
+  findUnique: inViewerWorkspace,
   fields: (t) => ({
     resource: t.exposeString("resource", { description: "The limited resource." }),
     kind: t.expose("kind", { type: QuotaKindEnum, description: "How the quota counts." }),
@@ -52,7 +52,7 @@ export const AllocationRef = builder.prismaNode("Allocation", {
   id: { field: "id", description: "Global id of the allocation." },
   authScopes: { scope: "quotas:read" },
   nullable: true,
-  findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
+  findUnique: inViewerWorkspace,
   fields: (t) => ({
     resource: t.exposeString("resource", { description: "The resource." }),
     holderType: t.expose("holderType", { type: HolderTypeEnum, description: "What holds it." }),

@@ -1,6 +1,6 @@
 /** GraphQL types of the swarms domain. */
 import { actorOf } from "../../context.ts";
-import { builder } from "../../schema/builder.ts";
+import { builder, inViewerWorkspace } from "../../schema/builder.ts";
 import { defineLoader } from "../../schema/loaders.ts";
 import { AgentRef, AgentStatusCount } from "../agents/types.ts";
 import { memberStatusCounts } from "./service.ts";
@@ -58,7 +58,7 @@ export const SwarmMemberRef = builder.prismaNode("SwarmMember", {
   id: { field: "id", description: "Global id of the membership." },
   authScopes: { scope: "swarms:read" },
   nullable: true,
-  findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
+  findUnique: inViewerWorkspace,
   fields: (t) => ({
     role: t.expose("role", { type: SwarmRoleEnum, description: "The agent's role in the swarm." }),
     joinedAt: t.expose("joinedAt", { type: "DateTime", description: "When the agent joined." }),
@@ -72,7 +72,7 @@ export const SwarmRef = builder.prismaNode("Swarm", {
   id: { field: "id", description: "Global id of the swarm." },
   authScopes: { scope: "swarms:read" },
   nullable: true,
-  findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
+  findUnique: inViewerWorkspace,
   fields: (t) => ({
     name: t.exposeString("name", { description: "Human-readable name." }),
     objective: t.exposeString("objective", { description: "What the swarm is for." }),

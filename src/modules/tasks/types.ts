@@ -1,6 +1,6 @@
 /** GraphQL types of the tasks domain. */
 import { actorOf } from "../../context.ts";
-import { builder } from "../../schema/builder.ts";
+import { builder, inViewerWorkspace } from "../../schema/builder.ts";
 import { defineLoader } from "../../schema/loaders.ts";
 import { AgentRef } from "../agents/types.ts";
 import { SwarmRef } from "../swarms/types.ts";
@@ -57,7 +57,7 @@ export const TaskRef = builder.prismaNode("Task", {
   id: { field: "id", description: "Global id of the task." },
   authScopes: { scope: "tasks:read" },
   nullable: true,
-  findUnique: (id, ctx) => ({ id, workspaceId: ctx.viewer?.workspaceId ?? "" }),
+  findUnique: inViewerWorkspace,
   fields: (t) => ({
     description: t.exposeString("description", { description: "What to do." }),
     type: t.exposeString("type", { description: "Kind of work, e.g. code_generation. Claim filters match it." }),
