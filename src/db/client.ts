@@ -49,6 +49,9 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     };
   }
   const pool = new pg.Pool({ connectionString: target.url, max: 10 });
+  // An idle pooled connection that the server ends (restart, failover, DROP DATABASE … FORCE)
+  // emits "error" on the pool; unhandled, that would crash the process. The pool replaces it.
+  pool.on("error", () => undefined);
   const prisma = createPrisma(new PrismaPg(pool), options);
   return {
     kind: "postgres",
