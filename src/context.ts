@@ -9,6 +9,7 @@ import type { Config } from "./config.ts";
 import type { PrismaClient } from "./db/client.ts";
 import type { Actor } from "./events/eventLog.ts";
 import type { Connection, EventHub } from "./events/stream.ts";
+import { describeRevocation, type RevocationList } from "./auth/revocations.ts";
 import { bearerToken, type Principal, TokenError, verifyToken } from "./auth/tokens.ts";
 
 export interface Context {
@@ -20,6 +21,8 @@ export interface Context {
   loaders: Map<string, DataLoader<unknown, unknown>>;
   /** The event log's live side: bus, tailer and subscription limits (src/events). */
   events: EventHub;
+  /** Tokens withdrawn before expiry, checked on every request and subscription event. */
+  revocations: RevocationList;
   /** The WebSocket connection of a graphql-ws operation (absent over HTTP and SSE). */
   connection?: Connection;
 }
@@ -31,6 +34,7 @@ export interface ContextDeps {
   /** Makes sure the viewer's workspace row exists (workspaces come into being with their first token). */
   ensureWorkspace(workspaceId: string): Promise<void>;
   events: EventHub;
+  revocations: RevocationList;
 }
 
 /** Where a token can come from: an HTTP request, or graphql-ws `connection_init` params. */
@@ -43,13 +47,13 @@ export interface ContextSource {
 export function createContextFactory(deps: ContextDeps) {
   return async (source: ContextSource): Promise<Context> => {
     const viewer = await authenticate(deps, source);
-    return { db: deps.db, config: deps.config, viewer, loaders: new Map(), events: deps.events, connection: source.connection };
+    return { db: deps.db, config: deps.config, viewer, loaders: new Map(), events: deps.events, revocations: deps.revocations, connection: source.connection };
   };
 }
 
 /**
  * Verifies the token of a request or connection. No token → null (fields that need one answer
- * UNAUTHENTICATED); a bad or expired token → an UNAUTHENTICATED error for the whole operation.
+ * UNAUTHENTICATED); a bad, expired or revoked token → an UNAUTHENTICATED error for the whole operation.
  */
 export async function authenticate(deps: ContextDeps, source: ContextSource): Promise<Principal | null> {
   try {
@@ -60,6 +64,8 @@ export async function authenticate(deps: ContextDeps, source: ContextSource): Pr
     const token = bearerToken(header);
     if (!token) return null;
     const principal = verifyToken(deps.jwtSecret, token);
+    const revoked = deps.revocations.check(principal);
+    if (revoked) throw new TokenError(describeRevocation(revoked));
     await deps.ensureWorkspace(principal.workspaceId);
     return principal;
   } catch (error) {

@@ -12,6 +12,7 @@ import { createYoga, maskError as yogaMaskError, type Plugin, useReadinessCheck 
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { Redis } from "ioredis";
 import { WebSocketServer } from "ws";
+import { RevocationList, revocationOfEvent } from "./auth/revocations.ts";
 import { resolveJwtSecret } from "./auth/secret.ts";
 import { TokenError, verifyToken } from "./auth/tokens.ts";
 import type { Config } from "./config.ts";
@@ -27,6 +28,7 @@ import { createEventTailer, type NudgeTarget } from "./events/tailer.ts";
 import { healthThresholds, markUnresponsiveAgents } from "./modules/agents/service.ts";
 import { admitSubscription } from "./modules/quotas/service.ts";
 import { sweepExpiredLeases } from "./modules/tasks/service.ts";
+import { allRevocations } from "./modules/tokens/service.ts";
 import { getSchema } from "./schema/index.ts";
 import { EXAMPLE_OPERATION } from "./graphiqlExample.ts";
 
@@ -39,6 +41,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Creates this workspace at start if missing (embedded first start creates "default"). */
   bootstrapWorkspace?: string;
+  /** Extra envelop plugins, run for HTTP, SSE and WebSocket operations alike (tests observe operations with them). */
+  plugins?: Plugin[];
 }
 
 export interface RunningServer {
@@ -53,6 +57,8 @@ export interface RunningServer {
   secretGenerated: boolean;
   /** The live side of the event log (tests wait on `events.tailer.drain()`). */
   events: EventHub;
+  /** Tokens withdrawn before expiry, as this replica knows them. */
+  revocations: RevocationList;
 }
 
 export interface Server {
@@ -103,7 +109,14 @@ export function createServer(options: ServerOptions): Server {
       }
       const bus = createEventBus();
       const tailer = createEventTailer({ sql: db.sql, bus, pollIntervalMs: config.eventPollIntervalMs, log, nudges });
+      // Revocations: what the tailer delivers from now on, then what was stored before (overlap is harmless).
+      const revocations = new RevocationList();
+      bus.listenAll((event) => {
+        const revocation = revocationOfEvent(event);
+        if (revocation) revocations.add(revocation);
+      });
       await tailer.start();
+      for (const revocation of await allRevocations(db.prisma)) revocations.add(revocation);
       const events: EventHub = {
         bus,
         tailer,
@@ -117,7 +130,7 @@ export function createServer(options: ServerOptions): Server {
           }
         },
       };
-      const contextFactory = createContextFactory({ db: db.prisma, config, jwtSecret, ensureWorkspace, events });
+      const contextFactory = createContextFactory({ db: db.prisma, config, jwtSecret, ensureWorkspace, events, revocations });
 
       const yoga = createYoga<{ connectionParams?: Record<string, unknown>; socket?: { close(code: number, reason: string): void } }, Context>({
         schema: getSchema(),
@@ -170,6 +183,7 @@ export function createServer(options: ServerOptions): Server {
               }
             },
           }),
+          ...(options.plugins ?? []),
         ],
       });
 
@@ -184,16 +198,24 @@ export function createServer(options: ServerOptions): Server {
           execute: (args) => (args.rootValue as { execute: typeof import("graphql").execute }).execute(args),
           subscribe: (args) => (args.rootValue as { subscribe: typeof import("graphql").subscribe }).subscribe(args),
           onConnect: (ctx) => {
-            // A bad token closes the socket at connection_init (4401); no token is allowed, and
-            // every field that needs one then answers UNAUTHENTICATED.
+            // A bad token closes the socket at connection_init (4401), a revoked one with 4403; no
+            // token is allowed, and every field that needs one then answers UNAUTHENTICATED.
             const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
             if (typeof header !== "string") return true;
             try {
-              const { expiresAt } = verifyToken(jwtSecret, header.replace(/^Bearer\s+/i, ""));
-              // The connection ends with 4401 when its token expires, idle or not.
+              const principal = verifyToken(jwtSecret, header.replace(/^Bearer\s+/i, ""));
               const socket = ctx.extra.socket;
-              const expiry = setTimeout(() => socket.close(4401, "Unauthorized: access token expired"), Math.min(Math.max(expiresAt.getTime() - Date.now(), 0), 2 ** 31 - 1));
-              socket.once("close", () => clearTimeout(expiry));
+              if (revocations.check(principal)) {
+                socket.close(4403, "Forbidden: access token revoked");
+                return false;
+              }
+              // The connection ends when its token expires (4401) or is revoked (4403), idle or not.
+              const expiry = setTimeout(() => socket.close(4401, "Unauthorized: access token expired"), Math.min(Math.max(principal.expiresAt.getTime() - Date.now(), 0), 2 ** 31 - 1));
+              const unwatch = revocations.watch(principal, () => socket.close(4403, "Forbidden: access token revoked"));
+              socket.once("close", () => {
+                clearTimeout(expiry);
+                unwatch();
+              });
               return true;
             } catch (error) {
               if (error instanceof TokenError) {
@@ -281,7 +303,7 @@ export function createServer(options: ServerOptions): Server {
       const retentionMs = config.eventRetentionHours * 3_600_000;
       every(Math.min(retentionMs / 10, 600_000), "deleted events past retention", () => deleteEventsBefore(db.prisma, new Date(Date.now() - retentionMs)));
       log.info({ port, database: db.kind }, "swarmgraph listening");
-      return { url: `http://${host}:${port}/graphql`, wsUrl: `ws://${host}:${port}/graphql`, port, db, jwtSecret, secretGenerated, events };
+      return { url: `http://${host}:${port}/graphql`, wsUrl: `ws://${host}:${port}/graphql`, port, db, jwtSecret, secretGenerated, events, revocations };
     },
 
     stop() {

@@ -1,17 +1,27 @@
 /** The example worker drains work pushed to it by `tasksAvailable`, with no polling at all. */
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { getOperationAST } from "graphql";
+import type { Plugin } from "graphql-yoga";
 import { startWorker } from "../src/worker/worker.ts";
 import { CreateTasksDocument, FilteredTasksDocument } from "./generated/graphql.ts";
 import { expectType } from "./support/client.ts";
+import { startProxy } from "./support/proxy.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 let server: TestServer;
 const statements: string[] = [];
 const claims = () => statements.filter((sql) => sql.includes(`SET status = 'CLAIMED'`)).length;
+/** The variables of every tasksAvailable subscription the server received, as it received them. */
+const subscribed: { agentId: string; after: string | null }[] = [];
+const recordSubscriptions: Plugin = {
+  onSubscribe: ({ args }) => {
+    if (getOperationAST(args.document, args.operationName)?.name?.value === "WorkerTasksAvailable") subscribed.push(args.variableValues as (typeof subscribed)[number]);
+  },
+};
 
 beforeAll(async () => {
   // No lease sweeper, so every claim statement in the log comes from the worker.
-  server = await startTestServer({ onQuery: (sql) => statements.push(sql), config: { leaseSweepIntervalMs: 0 } });
+  server = await startTestServer({ onQuery: (sql) => statements.push(sql), plugins: [recordSubscriptions], config: { leaseSweepIntervalMs: 0 } });
 });
 afterAll(() => server?.stop());
 
@@ -48,5 +58,40 @@ it("drains 200 tasks end to end, claiming only when told, and issues no claim wh
     await until(() => worker.completed === 201, "the late task");
   } finally {
     await worker.stop();
+  }
+});
+
+it("resumes tasksAvailable from its last cursor after a network cut, and runs what was created meanwhile", async () => {
+  const api = server.client();
+  const create = async (n: number, from: number) => {
+    const tasks = Array.from({ length: n }, (_, i) => ({ description: `resumed ${from + i}`, type: "resumed" }));
+    expectType((await api.request(CreateTasksDocument, { input: { tasks } })).createTasks, "CreateTasksPayload");
+  };
+  const proxy = await startProxy(server.port);
+  const log: string[] = [];
+  const worker = await startWorker({ url: proxy.url, token: server.token({ subject: "worker-2" }), name: "worker-2", types: ["resumed"], log: (line) => log.push(line) });
+  const mine = () => subscribed.filter((v) => v.agentId === worker.agentId);
+  try {
+    await create(3, 0);
+    await until(() => worker.completed === 3, "the first 3 tasks");
+
+    proxy.cut();
+    await until(() => log.includes("disconnected; reconnecting"), "the worker to notice the cut");
+    // Closed: nothing more reaches the worker, so this is the cursor it will resume from.
+    const cursorAtCut = worker.cursor;
+    expect(cursorAtCut).toMatch(/^\d+$/);
+    await create(5, 3);
+    expect(worker.completed).toBe(3);
+
+    proxy.restore();
+    await until(() => worker.completed === 8, "the 5 tasks created while cut off");
+    expect(mine().map((v) => v.after)).toEqual([null, cursorAtCut]);
+    expect(log).toContain(`connected; tasksAvailable resumes after cursor ${cursorAtCut}`);
+    expect(BigInt(worker.cursor!)).toBeGreaterThan(BigInt(cursorAtCut!));
+    const done = await api.request(FilteredTasksDocument, { first: 1, filter: { type: ["resumed"], status: ["COMPLETED"] } });
+    expect(done.tasks.totalCount).toBe(8);
+  } finally {
+    await worker.stop();
+    await proxy.close();
   }
 });

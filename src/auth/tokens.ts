@@ -2,6 +2,7 @@
  * Access tokens: HS256 JWTs carrying a subject, a workspace and scopes. One function signs, one
  * verifies; nothing else in the code base touches jsonwebtoken.
  */
+import { randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { isScope, type Scope } from "./scopes.ts";
 
@@ -17,6 +18,10 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
   /** When the token stops being accepted. */
   expiresAt: Date;
+  /** When the token was issued (JWT `iat`, whole seconds): a subject-wide revocation covers tokens issued up to it. */
+  issuedAt: Date;
+  /** The token's id (JWT `jti`), by which it can be revoked alone; null for a token minted without one. */
+  tokenId: string | null;
 }
 
 export interface SignTokenOptions {
@@ -40,6 +45,7 @@ export function signToken(secret: string, options: SignTokenOptions): string {
     issuer: ISSUER,
     audience: AUDIENCE,
     expiresIn: options.ttl as jwt.SignOptions["expiresIn"],
+    jwtid: randomUUID(),
   });
 }
 
@@ -59,15 +65,17 @@ export function verifyToken(secret: string, token: string): Principal {
     if (error instanceof jwt.JsonWebTokenError) throw new TokenError(`invalid access token: ${error.message}`);
     throw error;
   }
-  const { sub, ws, scopes, exp } = claims;
-  if (typeof sub !== "string" || typeof ws !== "string" || !WORKSPACE_ID_PATTERN.test(ws) || !Array.isArray(scopes) || typeof exp !== "number") {
-    throw new TokenError("invalid access token: missing or malformed sub, ws, scopes or exp claim");
+  const { sub, ws, scopes, exp, iat, jti } = claims;
+  if (typeof sub !== "string" || typeof ws !== "string" || !WORKSPACE_ID_PATTERN.test(ws) || !Array.isArray(scopes) || typeof exp !== "number" || typeof iat !== "number") {
+    throw new TokenError("invalid access token: missing or malformed sub, ws, scopes, iat or exp claim");
   }
   return {
     subject: sub,
     workspaceId: ws,
     scopes: new Set(scopes.filter((s): s is Scope => typeof s === "string" && isScope(s))),
     expiresAt: new Date(exp * 1000),
+    issuedAt: new Date(iat * 1000),
+    tokenId: typeof jti === "string" ? jti : null,
   };
 }
 

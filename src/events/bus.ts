@@ -28,15 +28,19 @@ export interface EventBus {
   publish(event: EventRecord): void;
   /** Listens to every event of a workspace; returns the function that stops listening. */
   listen(workspaceId: string, listener: EventListener): () => void;
+  /** Listens to every event of every workspace, ahead of the workspaces' listeners (server-wide state such as revocations). */
+  listenAll(listener: EventListener): () => void;
   /** How many listeners are registered (tests check that closed subscriptions let go). */
   readonly listenerCount: number;
 }
 
 export function createEventBus(): EventBus {
   const byWorkspace = new Map<string, Set<EventListener>>();
+  const everywhere = new Set<EventListener>();
   let count = 0;
   return {
     publish(event) {
+      for (const listener of [...everywhere]) listener(event);
       const listeners = byWorkspace.get(event.workspaceId);
       if (!listeners) return;
       for (const listener of [...listeners]) listener(event);
@@ -54,6 +58,10 @@ export function createEventBus(): EventBus {
         listeners.delete(listener);
         if (listeners.size === 0) byWorkspace.delete(workspaceId);
       };
+    },
+    listenAll(listener) {
+      everywhere.add(listener);
+      return () => everywhere.delete(listener);
     },
     get listenerCount() {
       return count;

@@ -24,6 +24,7 @@ export interface EventTopics {
   quota: true;
   finding: true;
   conflict: true;
+  token: true;
 }
 
 /** Topics group event types the way subscription fields consume them. */

@@ -11,6 +11,7 @@
  * the database instead, so a slow consumer costs the server nothing but reads.
  */
 import { GraphQLError } from "graphql";
+import { describeRevocation, type RevocationList } from "../auth/revocations.ts";
 import { grants, type Scope } from "../auth/scopes.ts";
 import type { Principal } from "../auth/tokens.ts";
 import type { PrismaClient } from "../db/client.ts";
@@ -43,6 +44,7 @@ export interface StreamContext {
   db: PrismaClient;
   viewer: Principal | null;
   events: EventHub;
+  revocations: RevocationList;
   connection?: Connection;
 }
 
@@ -182,6 +184,8 @@ class EventStream<T> implements AsyncIterableIterator<StreamItem<T>> {
     const entities = spec.entityIds ? new Set(spec.entityIds) : undefined;
     // Listener and position in one synchronous step: see the module comment.
     this.unlisten = ctx.events.bus.listen(viewer.workspaceId, (event) => {
+      // A revocation in this workspace may be this viewer's: next() re-checks access.
+      if (event.topic === "token") this.wake();
       if (event.id <= this.last || !topics.has(event.topic) || (entities && !entities.has(event.entityId))) return;
       if (this.buffer.length >= MAX_BUFFERED) {
         this.buffer = [];
@@ -297,13 +301,18 @@ class EventStream<T> implements AsyncIterableIterator<StreamItem<T>> {
     for (const item of items) if (item !== null) this.ready.push(item);
   }
 
-  /** The token's expiry and the field's scope, on every event (tokens may outlive a scope change once tokens are revocable). */
+  /** The token's expiry, its revocation and the field's scope, on every event and whenever a revocation arrives. */
   private checkAccess(): GraphQLError | undefined {
     if (Date.now() >= this.viewer.expiresAt.getTime()) {
       this.ctx.connection?.close(4401, "Unauthorized: access token expired");
       return new GraphQLError(`access token expired at ${this.viewer.expiresAt.toISOString()}; subscribe again with a new token and your last cursor`, {
         extensions: { code: "UNAUTHENTICATED" },
       });
+    }
+    const revoked = this.ctx.revocations.check(this.viewer);
+    if (revoked) {
+      this.ctx.connection?.close(4403, "Forbidden: access token revoked");
+      return new GraphQLError(describeRevocation(revoked), { extensions: { code: "FORBIDDEN", revokedAt: revoked.revokedAt.toISOString() } });
     }
     if (!grants(this.viewer.scopes, this.spec.scope)) {
       this.ctx.connection?.close(4403, "Forbidden");

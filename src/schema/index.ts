@@ -29,6 +29,9 @@ import "../modules/findings/mutations.ts";
 import "../modules/findings/subscriptions.ts";
 import "../modules/audit/types.ts";
 import "../modules/audit/queries.ts";
+import "../modules/tokens/types.ts";
+import "../modules/tokens/queries.ts";
+import "../modules/tokens/mutations.ts";
 
 let schema: GraphQLSchema | undefined;
 

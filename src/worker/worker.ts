@@ -37,6 +37,8 @@ export interface RunningWorker {
   agentId: string;
   /** Tasks completed so far. */
   readonly completed: number;
+  /** The cursor of the last `tasksAvailable` event received: where the subscription resumes after a disconnect. */
+  readonly cursor: string | null;
   stop(): Promise<void>;
 }
 
@@ -111,17 +113,22 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       });
   }
 
+  // graphql-ws re-sends this same payload on every reconnect: updating `after` in place makes the
+  // resumed subscription start right after the last event this worker saw.
+  const variables: { agentId: string; types: string[] | null; after: string | null } = { agentId, types: options.types ?? null, after: null };
   const ws = createClient({
     url: options.url.replace(/^http/, "ws"),
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${options.token}` },
     retryAttempts: Number.POSITIVE_INFINITY,
     shouldRetry: () => !stopped,
-    on: { connected: () => log("subscribed to tasksAvailable") },
+    on: {
+      connected: () => log(variables.after ? `connected; tasksAvailable resumes after cursor ${variables.after}` : "connected; subscribing to tasksAvailable"),
+      closed: () => {
+        if (!stopped) log("disconnected; reconnecting");
+      },
+    },
   });
-  // graphql-ws re-sends this same payload on every reconnect: updating `after` in place makes the
-  // resumed subscription start right after the last event this worker saw.
-  const variables: { agentId: string; types: string[] | null; after: string | null } = { agentId, types: options.types ?? null, after: null };
   const unsubscribe = ws.subscribe<{ tasksAvailable: { cursor: string } }>(
     { query: print(WorkerTasksAvailableDocument), variables },
     {
@@ -143,6 +150,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     agentId,
     get completed() {
       return completed;
+    },
+    get cursor() {
+      return variables.after;
     },
     async stop() {
       stopped = true;

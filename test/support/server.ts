@@ -10,7 +10,7 @@ import { type Scope } from "../../src/auth/scopes.ts";
 import { signToken } from "../../src/auth/tokens.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import type { DatabaseTarget } from "../../src/db/client.ts";
-import { createServer, type RunningServer } from "../../src/server.ts";
+import { createServer, type RunningServer, type ServerOptions } from "../../src/server.ts";
 import { GraphQLClient } from "./client.ts";
 import { createTestDatabase } from "./database.ts";
 
@@ -28,6 +28,8 @@ export interface TestServer extends RunningServer {
 export interface StartOptions {
   config?: Partial<Omit<Config, "embedded">>;
   onQuery?: (sql: string) => void;
+  /** Extra envelop plugins (observe the operations clients send). */
+  plugins?: ServerOptions["plugins"];
   /** Persist PGlite in this directory instead of memory (restart tests). */
   dataDir?: string;
   /**
@@ -47,7 +49,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     : options.dataDir
       ? { db: { target: { kind: "pglite" as const, dataDir }, drop: async () => undefined } }
       : { db: await createTestDatabase() };
-  const server = createServer({ config, database: database.db.target, onQuery: options.onQuery });
+  const server = createServer({ config, database: database.db.target, onQuery: options.onQuery, plugins: options.plugins });
   const running = await server.start();
   const token: TestServer["token"] = (o = {}) =>
     signToken(running.jwtSecret, { subject: o.subject ?? "test", workspaceId: o.workspace ?? "ws-a", scopes: o.scopes ?? ["admin"], ttl: o.ttl ?? "1h" });

@@ -10,7 +10,7 @@ const AuditTrailFilter = builder.inputType("AuditTrailFilter", {
   fields: (t) => ({
     domain: t.stringList({
       required: false,
-      description: "Any of these domains (agent, swarm, task, finding, conflict); needs the read scope of each. Omitted or empty: every domain your token can read.",
+      description: "Any of these domains (agent, swarm, task, quota, finding, conflict, token); needs the read scope of each (token: admin). Omitted or empty: every domain your token can read.",
     }),
     entity: t.globalID({ required: false, description: "Only changes to this entity (any global id)." }),
     actor: t.string({ required: false, description: "Only changes made by this token subject (\"system\" for housekeeping)." }),

@@ -5,7 +5,7 @@
  * only decides who may read which part of it and how it is filtered.
  *
  * Vocabulary
- * - domain: an event topic (agent, swarm, task, finding, conflict).
+ * - domain: an event topic (agent, swarm, task, quota, finding, conflict, token).
  * - action: an event type, e.g. "conflict.resolved".
  *
  * Access rule: reading a domain's entries needs that domain's read scope (admin reads all). A
@@ -25,12 +25,13 @@ export const DOMAIN_READ_SCOPE = {
   quota: "quotas:read",
   finding: "findings:read",
   conflict: "findings:read",
+  token: "admin",
 } as const satisfies Record<EventTopic, Scope>;
 
 export const AUDIT_DOMAINS = Object.keys(DOMAIN_READ_SCOPE) as EventTopic[];
 
 /** The GraphQL type whose global id names an entity of each domain. */
-export const DOMAIN_ENTITY_TYPE = { agent: "Agent", swarm: "Swarm", task: "Task", quota: "Quota", finding: "Finding", conflict: "Conflict" } as const satisfies Record<EventTopic, string>;
+export const DOMAIN_ENTITY_TYPE = { agent: "Agent", swarm: "Swarm", task: "Task", quota: "Quota", finding: "Finding", conflict: "Conflict", token: "TokenRevocation" } as const satisfies Record<EventTopic, string>;
 
 export function isAuditDomain(value: string): value is EventTopic {
   return Object.hasOwn(DOMAIN_READ_SCOPE, value);

@@ -9,7 +9,7 @@ export const AuditEntryRef = builder.prismaObject("Event", {
   fields: (t) => ({
     id: t.id({ description: "The entry's position in the log, as a decimal string: increases with every change.", resolve: (e) => e.id.toString() }),
     action: t.exposeString("type", { description: "What happened, as `<domain>.<what>`, e.g. conflict.resolved." }),
-    domain: t.exposeString("topic", { description: "The domain the change belongs to: agent, swarm, task, finding or conflict." }),
+    domain: t.exposeString("topic", { description: "The domain the change belongs to: agent, swarm, task, quota, finding, conflict or token (revocations)." }),
     entityId: t.exposeString("entityId", { description: "Raw id of the entity that changed (the id inside its global id)." }),
     entityGlobalId: t.id({
       nullable: true,

@@ -10,6 +10,8 @@ const Viewer = builder.objectRef<Principal>("Viewer").implement({
     workspaceId: t.exposeString("workspaceId", { description: "The workspace every read and write is confined to." }),
     scopes: t.stringList({ description: "The scopes the token grants (admin implies all).", resolve: (p) => [...p.scopes].sort() }),
     expiresAt: t.field({ type: "DateTime", description: "When the token stops being accepted.", resolve: (p) => p.expiresAt }),
+    issuedAt: t.field({ type: "DateTime", description: "When the token was issued (whole seconds).", resolve: (p) => p.issuedAt }),
+    tokenId: t.string({ nullable: true, description: "The token's id (its jti claim): what an admin passes to revokeToken to withdraw it. Null for a token minted without one.", resolve: (p) => p.tokenId }),
   }),
 });
 
@@ -24,7 +26,7 @@ const ScopeInfo = builder.objectRef<{ name: string; description: string }>("Scop
 builder.queryFields((t) => ({
   viewer: t.field({
     type: Viewer,
-    description: "The caller's identity: subject, workspace, scopes and token expiry.",
+    description: "The caller's identity: subject, workspace, scopes, and its token's id, issue time and expiry.",
     authScopes: { authenticated: true },
     resolve: (_root, _args, ctx) => ctx.viewer!,
   }),
