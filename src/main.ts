@@ -4,10 +4,11 @@
  *   swarmgraph serve                      run the server (default)
  *   swarmgraph migrate                    apply pending migrations and exit
  *   swarmgraph token [--workspace W] [--scopes a,b] [--ttl 12h] [--subject S]
- *                                         mint an access token (prints only the token)
+ *                                         mint an access token (the token on stdout, its id on stderr)
  *   swarmgraph worker --token T [--url U] [--name N] [--capabilities a,b] [--types x,y] [--concurrency 4]
  *                                         run the example agent (subscribes; never polls)
  */
+import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { resolveJwtSecret } from "./auth/secret.ts";
 import { ALL_SCOPES, isScope, SCOPES } from "./auth/scopes.ts";
@@ -104,7 +105,9 @@ function token(config: Config, args: string[]): number {
   const ttl = /^\d+$/.test(values.ttl) ? Number(values.ttl) : values.ttl;
   // Reads (or creates) only the secret file: safe while a server holds the embedded database.
   const { secret } = resolveJwtSecret(config);
-  process.stdout.write(`${signToken(secret, { subject: values.subject, workspaceId: values.workspace, scopes: scopes.filter(isScope), ttl })}\n`);
+  const tokenId = randomUUID();
+  process.stdout.write(`${signToken(secret, { subject: values.subject, workspaceId: values.workspace, scopes: scopes.filter(isScope), ttl, tokenId })}\n`);
+  process.stderr.write(`token id ${tokenId} (revoke it with revokeToken)\n`);
   return 0;
 }
 

@@ -30,6 +30,8 @@ export interface SignTokenOptions {
   scopes: readonly Scope[];
   /** Lifetime, e.g. "15m", "12h", "30d", or seconds. */
   ttl: string | number;
+  /** The token's id (`jti`), by which it can be revoked; a random UUID when omitted. */
+  tokenId?: string;
 }
 
 /** Workspace ids are slugs: they appear in tokens, logs and URLs. */
@@ -45,7 +47,7 @@ export function signToken(secret: string, options: SignTokenOptions): string {
     issuer: ISSUER,
     audience: AUDIENCE,
     expiresIn: options.ttl as jwt.SignOptions["expiresIn"],
-    jwtid: randomUUID(),
+    jwtid: options.tokenId ?? randomUUID(),
   });
 }
 
