@@ -47,6 +47,11 @@ const settings = {
     schema: z.coerce.number().positive().default(72),
     doc: "How long events are kept for replay; an older `after` cursor is answered EVENTS_EXPIRED.",
   },
+  idempotencyKeyTtlHours: {
+    env: "IDEMPOTENCY_KEY_TTL_HOURS",
+    schema: z.coerce.number().positive().default(24),
+    doc: "How long an idempotency key of createTask(s)/createTaskGraph is remembered; a retry after that creates new tasks.",
+  },
   maxSubscriptionsPerPrincipal: {
     env: "MAX_SUBSCRIPTIONS_PER_PRINCIPAL",
     schema: z.coerce.number().int().min(1).default(50),

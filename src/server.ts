@@ -27,6 +27,7 @@ import { SubscriptionLimiter, type EventHub } from "./events/stream.ts";
 import { createEventTailer, type NudgeTarget } from "./events/tailer.ts";
 import { healthThresholds, markUnresponsiveAgents } from "./modules/agents/service.ts";
 import { admitSubscription } from "./modules/quotas/service.ts";
+import { deleteExpiredIdempotencyKeys } from "./modules/tasks/creation.ts";
 import { sweepExpiredLeases } from "./modules/tasks/service.ts";
 import { allRevocations } from "./modules/tokens/service.ts";
 import { getSchema } from "./schema/index.ts";
@@ -302,6 +303,7 @@ export function createServer(options: ServerOptions): Server {
       }
       const retentionMs = config.eventRetentionHours * 3_600_000;
       every(Math.min(retentionMs / 10, 600_000), "deleted events past retention", () => deleteEventsBefore(db.prisma, new Date(Date.now() - retentionMs)));
+      every(Math.min((config.idempotencyKeyTtlHours * 3_600_000) / 10, 600_000), "forgot idempotency keys past retention", () => deleteExpiredIdempotencyKeys(db.prisma, config));
       log.info({ port, database: db.kind }, "swarmgraph listening");
       return { url: `http://${host}:${port}/graphql`, wsUrl: `ws://${host}:${port}/graphql`, port, db, jwtSecret, secretGenerated, events, revocations };
     },

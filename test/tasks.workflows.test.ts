@@ -20,6 +20,7 @@ import {
   UpdateTaskDocument,
 } from "./generated/graphql.ts";
 import { type GraphQLClient, expectType } from "./support/client.ts";
+import { deleteExpiredIdempotencyKeys } from "../src/modules/tasks/creation.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 let server: TestServer;
@@ -134,6 +135,26 @@ describe("batches and idempotency", () => {
     const a = expectType((await api.request(CreateTaskDocument, { input: { ...single, idempotencyKey: "k1" } })).createTask, "CreateTaskPayload").task;
     const b = expectType((await api.request(CreateTaskDocument, { input: { ...single, idempotencyKey: "k1" } })).createTask, "CreateTaskPayload").task;
     expect(b.id).toBe(a.id);
+  });
+
+  it("forgets a key after IDEMPOTENCY_KEY_TTL_HOURS: a retry then creates new tasks, and the sweeper deletes expired keys", async () => {
+    const input = { description: "nightly", type: "idem-ttl", idempotencyKey: "nightly-2026-11-21" };
+    const first = expectType((await api.request(CreateTaskDocument, { input })).createTask, "CreateTaskPayload").task;
+    const keyRow = { workspaceId: "workflow-ws", key: input.idempotencyKey };
+    // A day passes (the key's clock is moved back rather than the test waiting).
+    const dayAgo = new Date(Date.now() - (server.config.idempotencyKeyTtlHours * 3_600_000 + 60_000));
+    await server.db.prisma.idempotencyKey.update({ where: { workspaceId_key: keyRow }, data: { createdAt: dayAgo } });
+    const second = expectType((await api.request(CreateTaskDocument, { input })).createTask, "CreateTaskPayload").task;
+    expect(second.id).not.toBe(first.id);
+    // …and the new key holds again for retries.
+    expect(expectType((await api.request(CreateTaskDocument, { input })).createTask, "CreateTaskPayload").task.id).toBe(second.id);
+
+    await server.db.prisma.idempotencyKey.update({ where: { workspaceId_key: keyRow }, data: { createdAt: dayAgo } });
+    const fresh = { workspaceId: "workflow-ws", key: "still-fresh" };
+    await api.request(CreateTaskDocument, { input: { ...input, idempotencyKey: fresh.key } });
+    expect(await deleteExpiredIdempotencyKeys(server.db.prisma, server.config)).toBeGreaterThanOrEqual(1);
+    expect(await server.db.prisma.idempotencyKey.findUnique({ where: { workspaceId_key: keyRow } })).toBeNull();
+    expect(await server.db.prisma.idempotencyKey.findUnique({ where: { workspaceId_key: fresh } })).not.toBeNull();
   });
 });
 

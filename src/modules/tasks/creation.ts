@@ -55,17 +55,22 @@ const graphSchema = z.object({
   idempotencyKey: idempotencyKeyRule,
 });
 
-export async function createTask(db: PrismaClient, actor: Actor, input: CreateTaskInput, idempotencyKey?: string | null): Promise<Task> {
+/** How long an idempotency key is remembered (seed 004: 24 h); a retry after that creates new tasks. Config satisfies it. */
+export interface KeyRetention {
+  idempotencyKeyTtlHours: number;
+}
+
+export async function createTask(db: PrismaClient, actor: Actor, input: CreateTaskInput, idempotencyKey: string | null | undefined, retention: KeyRetention): Promise<Task> {
   const valid = parseInput(taskSchema, input);
   const key = parseInput(idempotencyKeyRule, idempotencyKey, "input.idempotencyKey");
-  const [task] = await createIdempotently(db, actor, "createTask", key, valid, (tx) => insertTasks(tx, actor, [valid], () => "input"));
+  const [task] = await createIdempotently(db, actor, retention, "createTask", key, valid, (tx) => insertTasks(tx, actor, [valid], () => "input"));
   return task!;
 }
 
 /** Creates every task or none. */
-export async function createTasks(db: PrismaClient, actor: Actor, input: z.input<typeof batchSchema>): Promise<Task[]> {
+export async function createTasks(db: PrismaClient, actor: Actor, input: z.input<typeof batchSchema>, retention: KeyRetention): Promise<Task[]> {
   const valid = parseInput(batchSchema, input);
-  return createIdempotently(db, actor, "createTasks", valid.idempotencyKey, valid, (tx) => insertTasks(tx, actor, valid.tasks, (i) => `input.tasks.${i}`));
+  return createIdempotently(db, actor, retention, "createTasks", valid.idempotencyKey, valid, (tx) => insertTasks(tx, actor, valid.tasks, (i) => `input.tasks.${i}`));
 }
 
 /**
@@ -74,10 +79,10 @@ export async function createTasks(db: PrismaClient, actor: Actor, input: z.input
  * order and those with unfinished dependencies start WAITING.
  * @returns the tasks in input order
  */
-export async function createTaskGraph(db: PrismaClient, actor: Actor, input: z.input<typeof graphSchema>): Promise<Task[]> {
+export async function createTaskGraph(db: PrismaClient, actor: Actor, input: z.input<typeof graphSchema>, retention: KeyRetention): Promise<Task[]> {
   const valid = parseInput(graphSchema, input);
   const order = topologicalOrder(valid.tasks);
-  return createIdempotently(db, actor, "createTaskGraph", valid.idempotencyKey, valid, async (tx) => {
+  return createIdempotently(db, actor, retention, "createTaskGraph", valid.idempotencyKey, valid, async (tx) => {
     const idByKey = new Map<string, string>();
     const created = new Map<string, Task>();
     for (const index of order) {
@@ -153,11 +158,14 @@ function findCycle(tasks: readonly { key: string; dependsOnKeys: readonly string
 
 /**
  * Runs `create` once per idempotency key. The key row is inserted first in the same transaction:
- * a concurrent retry blocks on it until the first call commits, then returns its tasks.
+ * a concurrent retry blocks on it until the first call commits, then returns its tasks. A key
+ * past its retention is forgotten right here (not only by the sweeper), so expiry never depends
+ * on when the sweeper last ran.
  */
 async function createIdempotently(
   db: PrismaClient,
   actor: Actor,
+  retention: KeyRetention,
   operation: string,
   key: string | null | undefined,
   request: unknown,
@@ -171,6 +179,7 @@ async function createIdempotently(
       return tasks;
     }
     const requestHash = createHash("sha256").update(JSON.stringify(request)).digest("hex");
+    await tx.idempotencyKey.deleteMany({ where: { workspaceId: actor.workspaceId, key, createdAt: { lt: keyCutoff(retention) } } });
     const inserted = await tx.idempotencyKey.createMany({ data: [{ workspaceId: actor.workspaceId, key, operation, requestHash, taskIds: [] }], skipDuplicates: true });
     if (inserted.count === 0) {
       const previous = await tx.idempotencyKey.findUniqueOrThrow({ where: { workspaceId_key: { workspaceId: actor.workspaceId, key } } });
@@ -184,6 +193,16 @@ async function createIdempotently(
     await tx.idempotencyKey.update({ where: { workspaceId_key: { workspaceId: actor.workspaceId, key } }, data: { taskIds: tasks.map((t) => t.id) } });
     return tasks;
   }));
+}
+
+function keyCutoff(retention: KeyRetention): Date {
+  return new Date(Date.now() - retention.idempotencyKeyTtlHours * 3_600_000);
+}
+
+/** Deletes idempotency keys past their retention, in every workspace (the sweeper); returns how many. */
+export async function deleteExpiredIdempotencyKeys(db: Db, retention: KeyRetention): Promise<number> {
+  const { count } = await db.idempotencyKey.deleteMany({ where: { createdAt: { lt: keyCutoff(retention) } } });
+  return count;
 }
 
 /** Counts created tasks against the tasks.created_per_hour quota; over it, the creation rolls back. */

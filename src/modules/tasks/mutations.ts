@@ -47,7 +47,7 @@ const CreateTaskInput = builder.inputType("CreateTaskInput", {
   description: "A new task.",
   fields: (t) => ({
     ...taskInputFields(t),
-    idempotencyKey: t.string({ required: false, description: "Makes retries safe: a second call with the same key returns the first call's task instead of creating another." }),
+    idempotencyKey: t.string({ required: false, description: "Makes retries safe: a second call with the same key returns the first call's task instead of creating another, for IDEMPOTENCY_KEY_TTL_HOURS (default 24 h)." }),
   }),
 });
 
@@ -60,7 +60,7 @@ const CreateTasksInput = builder.inputType("CreateTasksInput", {
   description: `Several new tasks, created all together or not at all (at most ${creation.MAX_BATCH}).`,
   fields: (t) => ({
     tasks: t.field({ type: [TaskSpecInput], required: true, description: "The tasks, in order." }),
-    idempotencyKey: t.string({ required: false, description: "Makes retries safe: a second call with the same key returns the first call's tasks." }),
+    idempotencyKey: t.string({ required: false, description: "Makes retries safe: a second call with the same key returns the first call's tasks, for IDEMPOTENCY_KEY_TTL_HOURS (default 24 h)." }),
   }),
 });
 
@@ -77,7 +77,7 @@ const CreateTaskGraphInput = builder.inputType("CreateTaskGraphInput", {
   description: `A workflow: tasks with dependencies between them (acyclic), created all together or not at all (at most ${creation.MAX_BATCH}).`,
   fields: (t) => ({
     tasks: t.field({ type: [TaskGraphNodeInput], required: true, description: "The tasks of the graph." }),
-    idempotencyKey: t.string({ required: false, description: "Makes retries safe: a second call with the same key returns the first call's tasks." }),
+    idempotencyKey: t.string({ required: false, description: "Makes retries safe: a second call with the same key returns the first call's tasks, for IDEMPOTENCY_KEY_TTL_HOURS (default 24 h)." }),
   }),
 });
 
@@ -189,7 +189,7 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "tasks:write" },
     errors: { types: creationErrors },
     args: { input: t.arg({ type: CreateTaskInput, required: true, description: "The task to create." }) },
-    resolve: async (_root, { input }, ctx) => ({ task: await creation.createTask(ctx.db, actorOf(ctx), toSpec(input), input.idempotencyKey) }),
+    resolve: async (_root, { input }, ctx) => ({ task: await creation.createTask(ctx.db, actorOf(ctx), toSpec(input), input.idempotencyKey, ctx.config) }),
   }),
   createTasks: t.field({
     type: TasksPayload("CreateTasksPayload", "The tasks that were created."),
@@ -198,7 +198,7 @@ builder.mutationFields((t) => ({
     errors: { types: creationErrors },
     args: { input: t.arg({ type: CreateTasksInput, required: true, description: "The tasks to create." }) },
     resolve: async (_root, { input }, ctx) => ({
-      tasks: await creation.createTasks(ctx.db, actorOf(ctx), { tasks: input.tasks.map(toSpec), idempotencyKey: input.idempotencyKey }),
+      tasks: await creation.createTasks(ctx.db, actorOf(ctx), { tasks: input.tasks.map(toSpec), idempotencyKey: input.idempotencyKey }, ctx.config),
     }),
   }),
   createTaskGraph: t.field({
@@ -211,7 +211,7 @@ builder.mutationFields((t) => ({
       tasks: await creation.createTaskGraph(ctx.db, actorOf(ctx), {
         tasks: input.tasks.map((node) => ({ ...toSpec(node), key: node.key, dependsOnKeys: node.dependsOnKeys ?? [] })),
         idempotencyKey: input.idempotencyKey,
-      }),
+      }, ctx.config),
     }),
   }),
   assignTask: t.field({
