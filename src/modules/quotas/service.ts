@@ -204,15 +204,23 @@ export async function quotaUsage(db: Db, workspaceId: string, resources?: readon
 
 /** Locks the workspace's quota row for `resource`, creating it from the default first if needed. */
 async function lockQuota(tx: Db, workspaceId: string, resource: string): Promise<Quota> {
+  const locked = await selectQuotaForUpdate(tx, workspaceId, resource);
+  if (locked) return locked;
   const fallback = defaultQuota(resource);
-  if (fallback) {
-    await tx.quota.createMany({ data: [{ workspaceId, resource, ...fallback }], skipDuplicates: true });
-  }
-  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Quota" WHERE "workspaceId" = ${workspaceId} AND resource = ${resource} FOR UPDATE`;
-  if (rows.length === 0) {
+  if (!fallback) {
     throw new InvalidInputError([{ path: "input.resource", message: `unknown resource "${resource}": set a quota for it first (setQuota)` }]);
   }
-  return tx.quota.findUniqueOrThrow({ where: { id: rows[0]!.id } });
+  // First use of a default: a concurrent first use waits on the unique index, then skips.
+  await tx.quota.createMany({ data: [{ workspaceId, resource, ...fallback }], skipDuplicates: true });
+  return (await selectQuotaForUpdate(tx, workspaceId, resource))!;
+}
+
+/** The quota row, locked, in one statement (the hot path of every claim and completion). */
+async function selectQuotaForUpdate(tx: Db, workspaceId: string, resource: string): Promise<Quota | undefined> {
+  const rows = await tx.$queryRaw<Quota[]>`
+    SELECT id, "workspaceId", resource, kind::text AS kind, "limit", "windowSeconds", allocated, custom, "createdAt", "updatedAt"
+    FROM "Quota" WHERE "workspaceId" = ${workspaceId} AND resource = ${resource} FOR UPDATE`;
+  return rows[0];
 }
 
 /** Units in use: held units (CAPACITY) or units granted inside the window (RATE). */

@@ -9,6 +9,11 @@
  *            presents the token and extends the expiry; an expired lease is swept back to PENDING.
  * - fence:   a counter bumped by every claim; attempts record it, so late writes are attributable.
  * - attempt: one claim of the task by one agent, kept with its outcome.
+ *
+ * Lock order, in every transaction here: task rows and the agent row first, the workspace's
+ * quota rows last. Quota rows are shared by every claim of a workspace, so taking them last
+ * holds them only until the commit right after — and one order everywhere means a claim and a
+ * completion of the same agent cannot deadlock.
  */
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
@@ -154,10 +159,10 @@ export async function completeTask(db: PrismaClient, actor: Actor, taskId: strin
       data: { status: "COMPLETED", progress: 1, result: (result as Prisma.InputJsonObject | null) ?? undefined, completedAt: now, startedAt: task.startedAt ?? now, ...releasedLease() },
     });
     await endAttempt(tx, task, "COMPLETED", null);
-    await quotas.release(tx, actor, { type: "TASK", id: taskId });
     await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: "task.completed", entityId: taskId, payload: { agentId: task.assigneeId } });
     await releaseDependents(tx, actor, taskId);
+    await quotas.release(tx, actor, { type: "TASK", id: taskId });
     return updated;
   });
 }
@@ -180,10 +185,10 @@ export async function failTask(
     const task = await holdLease(tx, actor, taskId, leaseToken);
     await endAttempt(tx, task, "FAILED", error);
     const updated = await requeueOrFail(tx, task, retryable, error, lease);
-    await quotas.release(tx, actor, { type: "TASK", id: taskId }, updated.status === "FAILED" ? null : "tasks.running");
     await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: updated.status === "FAILED" ? "task.failed" : "task.retry_scheduled", entityId: taskId, payload: { retryable, attempt: task.attemptCount } });
     if (updated.status === "FAILED") await cancelTasks(tx, actor, await waitingDependents(tx, taskId), `dependency ${taskId} failed`);
+    await quotas.release(tx, actor, { type: "TASK", id: taskId }, updated.status === "FAILED" ? null : "tasks.running");
     return updated;
   });
 }
@@ -197,9 +202,9 @@ export async function releaseTask(db: PrismaClient, actor: Actor, taskId: string
       where: { id: taskId },
       data: { status: "PENDING", attemptCount: { decrement: 1 }, availableAt: new Date(), ...releasedLease() },
     });
-    await quotas.release(tx, actor, { type: "TASK", id: taskId }, "tasks.running");
     await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: "task.released", entityId: taskId, payload: { agentId: task.assigneeId } });
+    await quotas.release(tx, actor, { type: "TASK", id: taskId }, "tasks.running");
     return updated;
   });
 }
@@ -220,10 +225,10 @@ export async function sweepExpiredLeases(db: PrismaClient, lease: LeaseSettings,
       await endAttempt(tx, task, "LEASE_EXPIRED", error);
       const updated = await requeueOrFail(tx, task, true, error, lease);
       const system: Actor = { workspaceId: task.workspaceId, subject: "system" };
-      await quotas.release(tx, system, { type: "TASK", id }, updated.status === "FAILED" ? null : "tasks.running");
       if (task.assigneeId) await settleAgent(tx, task.assigneeId);
       await recordEvent(tx, system, { topic: "task", type: "task.lease_expired", entityId: id, payload: { agentId: task.assigneeId, requeued: updated.status === "PENDING" } });
       if (updated.status === "FAILED") await cancelTasks(tx, system, await waitingDependents(tx, id), `dependency ${id} failed`);
+      await quotas.release(tx, system, { type: "TASK", id }, updated.status === "FAILED" ? null : "tasks.running");
     }
     return expired.length;
   });
@@ -352,12 +357,13 @@ async function holdLease(tx: Db, actor: Actor, taskId: string, leaseToken: strin
 }
 
 async function recordClaim(tx: Db, actor: Actor, taskId: string, agentId: string, leaseToken: string): Promise<Claim> {
-  // Over the tasks.running quota this throws, rolling the claim back.
-  await quotas.allocate(tx, actor, "tasks.running", { type: "TASK", id: taskId }, 1);
   const task = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
   await tx.taskAttempt.create({ data: { workspaceId: actor.workspaceId, taskId, agentId, fence: task.fence } });
   await tx.agent.updateMany({ where: { id: agentId, status: "IDLE" }, data: { status: "BUSY" } });
   await recordEvent(tx, actor, { topic: "task", type: "task.claimed", entityId: taskId, payload: { agentId, attempt: task.attemptCount, fence: task.fence } });
+  // Last, so the workspace's tasks.running row (which every claim locks) is held only until the
+  // commit right after. Over the quota this throws, rolling the claim back.
+  await quotas.allocate(tx, actor, "tasks.running", { type: "TASK", id: taskId }, 1);
   return { task, leaseToken, leaseExpiresAt: task.leaseExpiresAt! };
 }
 
