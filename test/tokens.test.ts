@@ -58,7 +58,7 @@ describe("revokeToken", () => {
     expect(JSON.stringify(audit)).not.toContain(leaked);
   });
 
-  it("answers bad input, a missing scope and another workspace's token id without changing anything", async () => {
+  it("answers bad input and a missing scope, lets a token revoke only itself without admin, and keeps to the workspace", async () => {
     const invalid = (await server.client({ workspace: "ws-revoke-bad" }).request(RevokeTokenDocument, { input: { tokenId: "my-token", reason: " " } })).revokeToken;
     expect(expectType(invalid, "InvalidInputError").issues.map((i) => i.path).sort()).toEqual(["input.reason", "input.tokenId"]);
 
@@ -67,10 +67,18 @@ describe("revokeToken", () => {
     const notAdmin = await server.client({ workspace: "ws-revoke-bad", scopes: ["agents:write", "tasks:write"] }).raw(RevokeTokenDocument, { input: { tokenId: victimId, reason: "no" } });
     expect(notAdmin.errors?.[0]?.extensions).toMatchObject({ code: "FORBIDDEN", requiredScopes: ["admin"] });
 
-    // An admin of another workspace revokes the id in its own workspace only: the token still works.
-    await revokeToken(server, "ws-revoke-elsewhere", victimId, "not mine to revoke");
-    expect((await refusal(server, victim)).data).toBeTruthy();
-    expect((await server.client({ workspace: "ws-revoke-bad" }).request(TokenRevocationsDocument, { first: 10 })).tokenRevocations.totalCount).toBe(0);
+    // Without admin, a token can revoke itself (an agent signing off), and nothing else.
+    const own = await new GraphQLClient(server.url, victim).request(RevokeTokenDocument, { input: { tokenId: victimId, reason: "signing off" } });
+    expect(expectType(own.revokeToken, "RevokeTokenPayload").revocation).toMatchObject({ tokenId: victimId, revokedBy: "victim" });
+    expect(await refusal(server, victim)).toMatchObject({ status: 401, code: "UNAUTHENTICATED" });
+
+    // An admin of another workspace revokes an id in its own workspace only: the token still works.
+    const bystander = server.token({ workspace: "ws-revoke-bad", subject: "bystander", scopes: ["agents:read"] });
+    const bystanderId = await tokenIdOf(server, bystander);
+    await revokeToken(server, "ws-revoke-elsewhere", bystanderId, "not mine to revoke");
+    expect((await refusal(server, bystander)).data).toBeTruthy();
+    const listed = (await server.client({ workspace: "ws-revoke-bad" }).request(TokenRevocationsDocument, { first: 10 })).tokenRevocations;
+    expect(listed.edges.map((e) => e.node.tokenId)).toEqual([victimId]);
   });
 });
 

@@ -30,8 +30,9 @@ builder.mutationFields((t) => ({
   revokeToken: t.field({
     type: RevokeTokenPayload,
     description:
-      "Withdraws one access token of your workspace before it expires. Requests with it get UNAUTHENTICATED, and WebSocket connections holding it close with 4403 at once, on every replica. Revoking a token twice returns the first revocation.",
-    authScopes: { scope: "admin" },
+      "Withdraws one access token of your workspace before it expires. Requests with it get UNAUTHENTICATED, and WebSocket connections holding it close with 4403 at once, on every replica. Revoking a token twice returns the first revocation. Needs admin — except for the caller's own token (viewer.tokenId), which any token may revoke: an agent signing off.",
+    // Any principal may revoke its own token; anyone else's needs admin.
+    authScopes: (_root, { input }, ctx) => (ctx.viewer?.tokenId != null && input.tokenId === ctx.viewer.tokenId ? { authenticated: true } : { scope: "admin" }),
     errors: {},
     args: { input: t.arg({ type: RevokeTokenInput, required: true, description: "The token and the reason." }) },
     resolve: async (_root, { input }, ctx) => ({ revocation: await tokens.revokeToken(ctx.db, ctx.revocations, actorOf(ctx), input) }),

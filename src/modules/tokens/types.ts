@@ -4,7 +4,8 @@ import { builder, inViewerWorkspace } from "../../schema/builder.ts";
 export const TokenRevocationRef = builder.prismaNode("TokenRevocation", {
   description: "Access withdrawn before expiry: one token (tokenId), or every token of a subject issued up to revokedAt.",
   id: { field: "id", description: "Global id of the revocation." },
-  authScopes: { scope: "admin" },
+  // Admins read every revocation; a principal also reads the one of its own token (revokeToken's answer).
+  authScopes: (revocation, ctx) => (revocation.tokenId !== null && revocation.tokenId === ctx.viewer?.tokenId ? { authenticated: true } : { scope: "admin" }),
   nullable: true,
   findUnique: inViewerWorkspace,
   fields: (t) => ({
