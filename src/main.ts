@@ -137,13 +137,14 @@ async function worker(config: Config, args: string[]): Promise<number> {
     concurrency: Math.max(1, Number(values.concurrency) || 1),
     log: (message) => process.stdout.write(`[${values.name}] ${message}\n`),
   });
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
+  const signalled = new Promise<undefined>((resolve) => {
+    process.once("SIGINT", () => resolve(undefined));
+    process.once("SIGTERM", () => resolve(undefined));
   });
+  const gaveUp = await Promise.race([signalled, running.ended]);
   await running.stop();
   process.stdout.write(`[${values.name}] stopped after ${running.completed} tasks\n`);
-  return 0;
+  return gaveUp === undefined ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { getOperationAST } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { startWorker } from "../src/worker/worker.ts";
-import { CreateTasksDocument, FilteredTasksDocument } from "./generated/graphql.ts";
+import { CreateTasksDocument, FilteredTasksDocument, RevokeSubjectTokensDocument } from "./generated/graphql.ts";
 import { expectType } from "./support/client.ts";
 import { startProxy } from "./support/proxy.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -93,5 +93,22 @@ it("resumes tasksAvailable from its last cursor after a network cut, and runs wh
   } finally {
     await worker.stop();
     await proxy.close();
+  }
+});
+
+it("stops for good, without reconnecting, when its token is revoked", async () => {
+  const log: string[] = [];
+  const worker = await startWorker({ url: server.url, token: server.token({ subject: "worker-3" }), name: "worker-3", types: ["never"], log: (line) => log.push(line) });
+  const mine = () => subscribed.filter((v) => v.agentId === worker.agentId);
+  try {
+    await until(() => mine().length === 1, "the worker's subscription");
+    await server.client().request(RevokeSubjectTokensDocument, { input: { subject: "worker-3", reason: "decommissioned" } });
+    expect(await worker.ended).toMatch(/^access token revoked \(4403\); stopping/);
+    // A reconnect would be refused anyway; the worker does not try (graphql-ws would retry within 1.3–4 s).
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    expect(mine()).toHaveLength(1);
+    expect(log.filter((line) => line.startsWith("connected"))).toHaveLength(1);
+  } finally {
+    await worker.stop();
   }
 });

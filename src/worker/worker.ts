@@ -3,6 +3,8 @@
  * registers, subscribes to `tasksAvailable`, claims only when told something is available (or a
  * slot frees up), heartbeats, reports progress and completes. After a disconnect graphql-ws
  * reconnects and the subscription resumes from the last cursor it saw, so nothing is missed.
+ * When the server closes the socket because the token expired (4401) or was revoked (4403), the
+ * worker stops instead of retrying: only a new token helps.
  */
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
@@ -39,6 +41,11 @@ export interface RunningWorker {
   readonly completed: number;
   /** The cursor of the last `tasksAvailable` event received: where the subscription resumes after a disconnect. */
   readonly cursor: string | null;
+  /**
+   * Settles when the worker gives up by itself, with why: its token expired (4401) or was
+   * revoked (4403). Reconnecting cannot help then; it needs a new token.
+   */
+  readonly ended: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -66,6 +73,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let stopped = false;
   let pumping: Promise<void> | undefined;
   let wanted = false;
+  let end!: (reason: string) => void;
+  const ended = new Promise<string>((resolve) => (end = resolve));
 
   const work =
     options.work ??
@@ -113,6 +122,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       });
   }
 
+  const heartbeat = setInterval(() => {
+    void request(WorkerHeartbeatDocument, { id: agentId }).catch(() => undefined);
+  }, (options.heartbeatSeconds ?? 15) * 1000);
+  heartbeat.unref();
+
   // graphql-ws re-sends this same payload on every reconnect: updating `after` in place makes the
   // resumed subscription start right after the last event this worker saw.
   const variables: { agentId: string; types: string[] | null; after: string | null } = { agentId, types: options.types ?? null, after: null };
@@ -121,11 +135,21 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${options.token}` },
     retryAttempts: Number.POSITIVE_INFINITY,
-    shouldRetry: () => !stopped,
+    shouldRetry: (event) => !stopped && accessCloseCode(event) === undefined,
     on: {
       connected: () => log(variables.after ? `connected; tasksAvailable resumes after cursor ${variables.after}` : "connected; subscribing to tasksAvailable"),
-      closed: () => {
-        if (!stopped) log("disconnected; reconnecting");
+      closed: (event) => {
+        if (stopped) return;
+        const code = accessCloseCode(event);
+        if (code === undefined) {
+          log("disconnected; reconnecting");
+          return;
+        }
+        const why = `${code === 4401 ? "access token expired" : "access token revoked"} (${code}); stopping: start again with a new token`;
+        log(why);
+        stopped = true;
+        clearInterval(heartbeat);
+        end(why);
       },
     },
   });
@@ -136,15 +160,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         if (data?.tasksAvailable) variables.after = data.tasksAvailable.cursor;
         kick();
       },
-      error: (error) => log(`subscription ended: ${JSON.stringify(error)}`),
+      error: (error) => {
+        const code = (error as { code?: unknown } | null)?.code;
+        log(`subscription ended: ${typeof code === "number" ? `socket closed with ${code}` : error instanceof Error ? error.message : JSON.stringify(error)}`);
+      },
       complete: () => undefined,
     },
   );
-
-  const heartbeat = setInterval(() => {
-    void request(WorkerHeartbeatDocument, { id: agentId }).catch(() => undefined);
-  }, (options.heartbeatSeconds ?? 15) * 1000);
-  heartbeat.unref();
 
   return {
     agentId,
@@ -154,6 +176,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     get cursor() {
       return variables.after;
     },
+    ended,
     async stop() {
       stopped = true;
       clearInterval(heartbeat);
@@ -162,4 +185,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await pumping;
     },
   };
+}
+
+/** 4401 (token expired) or 4403 (access revoked) when the server closed the socket for either; else undefined. */
+function accessCloseCode(event: unknown): 4401 | 4403 | undefined {
+  const code = (event as { code?: unknown } | null)?.code;
+  return code === 4401 || code === 4403 ? code : undefined;
 }
