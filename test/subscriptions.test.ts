@@ -205,11 +205,12 @@ describe("limits and transports", () => {
     const limited = await startTestServer({ config: { maxSubscriptionsPerPrincipal: 2 } });
     const client = wsClient(limited.wsUrl, limited.token({ subject: "greedy" }));
     try {
-      const one = collect(client, TaskEventsDocument, {});
-      const two = collect(client, TaskEventsDocument, {});
-      const three = collect(client, TaskEventsDocument, {});
-      await three.ended;
-      expect(three.errors).toMatchObject([{ extensions: { code: "SUBSCRIPTION_LIMIT", limit: 2 } }]);
+      // Sent together, they are admitted in whatever order their checks finish: any one is refused.
+      const subs = [1, 2, 3].map(() => collect(client, TaskEventsDocument, {}));
+      const refused = await Promise.race(subs.map((sub) => sub.ended.then(() => sub)));
+      expect(refused.errors).toMatchObject([{ extensions: { code: "SUBSCRIPTION_LIMIT", limit: 2 } }]);
+      const [one, two] = subs.filter((sub) => sub !== refused) as [(typeof subs)[number], (typeof subs)[number]];
+      await vi.waitFor(() => expect(limited.events.limiter.total).toBe(2));
       one.stop();
       const other = wsClient(limited.wsUrl, limited.token({ subject: "someone-else" }));
       const fourth = collect(client, TaskEventsDocument, { after: "0" });
