@@ -76,5 +76,44 @@ function createPrisma(adapter: PrismaPg | PrismaPGlite, options: OpenDatabaseOpt
     const onQuery = options.onQuery;
     (prisma as unknown as { $on(event: "query", cb: (e: { query: string }) => void): void }).$on("query", (e) => onQuery(e.query));
   }
+  retryAbortedTransactions(prisma);
   return prisma;
+}
+
+/** How often an interactive transaction runs at most when PostgreSQL aborts it as a deadlock victim. */
+export const TRANSACTION_ATTEMPTS = 3;
+
+/**
+ * SQLSTATEs after which a transaction can simply run again: PostgreSQL rolled it back whole to
+ * break a deadlock (40P01) or a serialization conflict (40001), so nothing of it was applied.
+ */
+const RETRYABLE_SQLSTATES = new Set(["40P01", "40001"]);
+
+export function isRetryableTransactionError(error: unknown): boolean {
+  const e = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
+  if (e?.code === "P2034") return true;
+  const sqlState = e?.meta?.driverAdapterError?.cause?.originalCode;
+  return typeof sqlState === "string" && RETRYABLE_SQLSTATES.has(sqlState);
+}
+
+/**
+ * Makes every interactive `$transaction(fn)` run `fn` again (up to TRANSACTION_ATTEMPTS times,
+ * after a short random pause) when PostgreSQL aborted it as a deadlock or serialization victim,
+ * instead of failing the caller's request. Safe because such a transaction left nothing behind;
+ * it requires that `fn` keeps its effects inside the transaction, as every service does.
+ */
+function retryAbortedTransactions(prisma: PrismaClient): void {
+  const run = prisma.$transaction.bind(prisma) as (arg: unknown, options?: unknown) => Promise<unknown>;
+  const retrying = async (arg: unknown, options?: unknown): Promise<unknown> => {
+    if (typeof arg !== "function") return run(arg, options);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run(arg, options);
+      } catch (error) {
+        if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * attempt));
+      }
+    }
+  };
+  Object.defineProperty(prisma, "$transaction", { value: retrying, configurable: true, writable: true });
 }
