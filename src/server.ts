@@ -23,7 +23,7 @@ import { DomainError, QuotaExceededError } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createEventBus } from "./events/bus.ts";
 import { deleteEventsBefore } from "./events/eventLog.ts";
-import { SubscriptionLimiter, type EventHub } from "./events/stream.ts";
+import { ACCESS_CLOSE, SubscriptionLimiter, type EventHub } from "./events/stream.ts";
 import { createEventTailer, type NudgeTarget } from "./events/tailer.ts";
 import { healthThresholds, markUnresponsiveAgents } from "./modules/agents/service.ts";
 import { admitSubscription } from "./modules/quotas/service.ts";
@@ -207,12 +207,12 @@ export function createServer(options: ServerOptions): Server {
               const principal = verifyToken(jwtSecret, header.replace(/^Bearer\s+/i, ""));
               const socket = ctx.extra.socket;
               if (revocations.check(principal)) {
-                socket.close(4403, "Forbidden: access token revoked");
+                socket.close(...ACCESS_CLOSE.revoked);
                 return false;
               }
               // The connection ends when its token expires (4401) or is revoked (4403), idle or not.
-              const expiry = setTimeout(() => socket.close(4401, "Unauthorized: access token expired"), Math.min(Math.max(principal.expiresAt.getTime() - Date.now(), 0), 2 ** 31 - 1));
-              const unwatch = revocations.watch(principal, () => socket.close(4403, "Forbidden: access token revoked"));
+              const expiry = setTimeout(() => socket.close(...ACCESS_CLOSE.expired), Math.min(Math.max(principal.expiresAt.getTime() - Date.now(), 0), 2 ** 31 - 1));
+              const unwatch = revocations.watch(principal, () => socket.close(...ACCESS_CLOSE.revoked));
               socket.once("close", () => {
                 clearTimeout(expiry);
                 unwatch();

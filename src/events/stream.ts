@@ -34,6 +34,12 @@ export interface EventHub {
   admit(viewer: Principal, openInWorkspace: number): Promise<void>;
 }
 
+/** How the server ends a WebSocket connection whose token stops being valid: graphql-ws close code and reason. */
+export const ACCESS_CLOSE = {
+  expired: [4401, "Unauthorized: access token expired"],
+  revoked: [4403, "Forbidden: access token revoked"],
+} as const;
+
 /** The transport's way to end a WebSocket connection (absent over HTTP/SSE). */
 export interface Connection {
   close(code: number, reason: string): void;
@@ -304,14 +310,14 @@ class EventStream<T> implements AsyncIterableIterator<StreamItem<T>> {
   /** The token's expiry, its revocation and the field's scope, on every event and whenever a revocation arrives. */
   private checkAccess(): GraphQLError | undefined {
     if (Date.now() >= this.viewer.expiresAt.getTime()) {
-      this.ctx.connection?.close(4401, "Unauthorized: access token expired");
+      this.ctx.connection?.close(...ACCESS_CLOSE.expired);
       return new GraphQLError(`access token expired at ${this.viewer.expiresAt.toISOString()}; subscribe again with a new token and your last cursor`, {
         extensions: { code: "UNAUTHENTICATED" },
       });
     }
     const revoked = this.ctx.revocations.check(this.viewer);
     if (revoked) {
-      this.ctx.connection?.close(4403, "Forbidden: access token revoked");
+      this.ctx.connection?.close(...ACCESS_CLOSE.revoked);
       return new GraphQLError(describeRevocation(revoked), { extensions: { code: "FORBIDDEN", revokedAt: revoked.revokedAt.toISOString() } });
     }
     if (!grants(this.viewer.scopes, this.spec.scope)) {

@@ -135,13 +135,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${options.token}` },
     retryAttempts: Number.POSITIVE_INFINITY,
-    shouldRetry: (event) => !stopped && accessCloseCode(event) === undefined,
+    shouldRetry: (event) => !stopped && !isAccessClose(closeCode(event)),
     on: {
       connected: () => log(variables.after ? `connected; tasksAvailable resumes after cursor ${variables.after}` : "connected; subscribing to tasksAvailable"),
       closed: (event) => {
         if (stopped) return;
-        const code = accessCloseCode(event);
-        if (code === undefined) {
+        const code = closeCode(event);
+        if (!isAccessClose(code)) {
           log("disconnected; reconnecting");
           return;
         }
@@ -161,8 +161,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         kick();
       },
       error: (error) => {
-        const code = (error as { code?: unknown } | null)?.code;
-        log(`subscription ended: ${typeof code === "number" ? `socket closed with ${code}` : error instanceof Error ? error.message : JSON.stringify(error)}`);
+        const code = closeCode(error);
+        log(`subscription ended: ${code !== undefined ? `socket closed with ${code}` : error instanceof Error ? error.message : JSON.stringify(error)}`);
       },
       complete: () => undefined,
     },
@@ -187,8 +187,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
 }
 
-/** 4401 (token expired) or 4403 (access revoked) when the server closed the socket for either; else undefined. */
-function accessCloseCode(event: unknown): 4401 | 4403 | undefined {
+/** The close code of a socket close event; undefined for anything else (a network error). */
+function closeCode(event: unknown): number | undefined {
   const code = (event as { code?: unknown } | null)?.code;
-  return code === 4401 || code === 4403 ? code : undefined;
+  return typeof code === "number" ? code : undefined;
+}
+
+/** 4401 (token expired) and 4403 (access revoked): reconnecting with the same token cannot help. */
+function isAccessClose(code: number | undefined): code is 4401 | 4403 {
+  return code === 4401 || code === 4403;
 }
