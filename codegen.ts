@@ -1,7 +1,10 @@
 /**
  * GraphQL Code Generator: typed documents for the operations of the example worker
  * (src/worker/*.graphql) and of the test suites (test/operations), generated from the
- * checked-in schema.graphql.
+ * checked-in schema.graphql, with a trusted-documents manifest for each
+ * (`persisted-documents.json`: sha256 → document, what TRUSTED_DOCUMENT_MANIFESTS loads), and
+ * the possible-types map clients need to match fragments on interfaces and unions
+ * (schema.possibleTypes.json; see the README's client guide).
  * Run by `npm run codegen` and on `npm install`.
  */
 import type { CodegenConfig } from "@graphql-codegen/cli";
@@ -12,7 +15,7 @@ const config: CodegenConfig = {
     "src/worker/generated/": {
       documents: ["src/worker/**/*.graphql"],
       preset: "client",
-      presetConfig: { fragmentMasking: false },
+      presetConfig: { fragmentMasking: false, persistedDocuments: { hashAlgorithm: "sha256" } },
       config: {
         useTypeImports: true,
         enumsAsTypes: true,
@@ -22,12 +25,16 @@ const config: CodegenConfig = {
     "test/generated/": {
       documents: ["test/operations/**/*.graphql"],
       preset: "client",
-      presetConfig: { fragmentMasking: false },
+      presetConfig: { fragmentMasking: false, persistedDocuments: { hashAlgorithm: "sha256" } },
       config: {
         useTypeImports: true,
         enumsAsTypes: true,
         scalars: { DateTime: "string", JSON: "unknown", JSONObject: "Record<string, unknown>", ID: "string" },
       },
+    },
+    "schema.possibleTypes.json": {
+      plugins: ["fragment-matcher"],
+      config: { apolloClientVersion: 3 },
     },
   },
   silent: true,

@@ -7,13 +7,20 @@ import type DataLoader from "dataloader";
 import { GraphQLError } from "graphql";
 import type { Config } from "./config.ts";
 import type { PrismaClient } from "./db/client.ts";
+import type { SqlRunner } from "./db/sql.ts";
 import type { Actor } from "./events/eventLog.ts";
 import type { Connection, EventHub } from "./events/stream.ts";
+import type { SystemStatusSource } from "./modules/system/status.ts";
 import { describeRevocation, type RevocationList } from "./auth/revocations.ts";
-import { bearerToken, type Principal, TokenError, verifyToken } from "./auth/tokens.ts";
+import { bearerToken, connectionParamsToken, type Principal, TokenError } from "./auth/tokens.ts";
+import type { SigningKeys } from "./auth/signingKeys.ts";
+import type { TokenVerifier } from "./auth/verifier.ts";
+import type { UserCodeAttempts } from "./modules/identity/device.ts";
 
 export interface Context {
   db: PrismaClient;
+  /** The same database straight through the driver, for the hot path's single statements. */
+  sql: SqlRunner;
   config: Config;
   /** The authenticated caller, or null when the request carried no token. */
   viewer: Principal | null;
@@ -25,16 +32,29 @@ export interface Context {
   revocations: RevocationList;
   /** The WebSocket connection of a graphql-ws operation (absent over HTTP and SSE). */
   connection?: Connection;
+  /** This server's status (version, uptime, migrations, replicas, tailer lag) for `systemStatus`. */
+  status: SystemStatusSource;
+  /** What the identity module needs beyond the database: the signing keys, and the user-code attempt guard. */
+  identity: IdentityDeps;
+}
+
+export interface IdentityDeps {
+  keys: SigningKeys;
+  deviceAttempts: UserCodeAttempts;
 }
 
 export interface ContextDeps {
   db: PrismaClient;
+  sql: SqlRunner;
   config: Config;
-  jwtSecret: string;
+  /** Checks any credential a request carries (JWT of any accepted issuer, API key). */
+  verify: TokenVerifier;
   /** Makes sure the viewer's workspace row exists (workspaces come into being with their first token). */
   ensureWorkspace(workspaceId: string): Promise<void>;
   events: EventHub;
   revocations: RevocationList;
+  status: SystemStatusSource;
+  identity: IdentityDeps;
 }
 
 /** Where a token can come from: an HTTP request, or graphql-ws `connection_init` params. */
@@ -47,7 +67,7 @@ export interface ContextSource {
 export function createContextFactory(deps: ContextDeps) {
   return async (source: ContextSource): Promise<Context> => {
     const viewer = await authenticate(deps, source);
-    return { db: deps.db, config: deps.config, viewer, loaders: new Map(), events: deps.events, revocations: deps.revocations, connection: source.connection };
+    return { db: deps.db, sql: deps.sql, config: deps.config, viewer, loaders: new Map(), events: deps.events, revocations: deps.revocations, connection: source.connection, identity: deps.identity, status: deps.status };
   };
 }
 
@@ -57,13 +77,10 @@ export function createContextFactory(deps: ContextDeps) {
  */
 export async function authenticate(deps: ContextDeps, source: ContextSource): Promise<Principal | null> {
   try {
-    const header =
-      source.request?.headers.get("authorization") ??
-      stringParam(source.connectionParams, "authorization") ??
-      stringParam(source.connectionParams, "Authorization");
-    const token = bearerToken(header);
+    const header = source.request?.headers.get("authorization");
+    const token = header != null ? bearerToken(header) : connectionParamsToken(source.connectionParams);
     if (!token) return null;
-    const principal = verifyToken(deps.jwtSecret, token);
+    const principal = await deps.verify(token);
     const revoked = deps.revocations.check(principal);
     if (revoked) throw new TokenError(describeRevocation(revoked));
     await deps.ensureWorkspace(principal.workspaceId);
@@ -84,9 +101,4 @@ export function unauthenticated(message: string): GraphQLError {
 export function actorOf(ctx: Context): Actor {
   if (!ctx.viewer) throw unauthenticated("this operation needs an access token");
   return { workspaceId: ctx.viewer.workspaceId, subject: ctx.viewer.subject };
-}
-
-function stringParam(params: Readonly<Record<string, unknown>> | undefined, key: string): string | undefined {
-  const value = params?.[key];
-  return typeof value === "string" ? value : undefined;
 }

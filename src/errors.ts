@@ -5,7 +5,7 @@
  */
 
 /** Names of the GraphQL object types a raw id can belong to (used to build global ids). */
-export type EntityType = "Agent" | "Swarm" | "SwarmMember" | "Task" | "Quota" | "Allocation" | "Finding" | "Conflict";
+export type EntityType = "Agent" | "Swarm" | "SwarmMember" | "Task" | "Quota" | "Allocation" | "Finding" | "Conflict" | "Artifact" | "Correlation" | "MemoryEntry" | "ContextItem" | "Session" | "ApiKey" | "ServiceAccount" | "DeviceAuthorization" | "Webhook" | "WebhookDelivery";
 
 export abstract class DomainError extends Error {
   abstract readonly code: string;
@@ -214,5 +214,42 @@ export class ConflictDetectedError extends DomainError {
   /** Whether any of the conflicts recommends escalation. */
   get escalationRecommended(): boolean {
     return this.conflicts.some((c) => c.escalationRecommended);
+  }
+}
+
+/**
+ * Compare-and-set failed: the write named the version it expected to replace (0: that the key
+ * is free), and another writer got there first. Nothing was written.
+ */
+export class VersionConflictError extends DomainError {
+  readonly code = "VERSION_CONFLICT";
+  constructor(
+    readonly namespace: string,
+    readonly key: string,
+    readonly expectedVersion: number,
+    /** The version now stored; null when the key holds no entry. */
+    readonly currentVersion: number | null,
+  ) {
+    super(
+      `memory ${namespace}/${key} is ${currentVersion === null ? "absent" : `at version ${currentVersion}`}, not at the expected version ${expectedVersion}; ` +
+        "read it again, reapply your change and retry with the current version",
+    );
+    this.name = "VersionConflictError";
+  }
+}
+
+/**
+ * The key is held by an entry the caller may not change (a PRIVATE entry of another principal,
+ * a SWARM entry of a swarm none of its agents is in), or only its owner may make the change.
+ * Nothing was written.
+ */
+export class AccessDeniedError extends DomainError {
+  readonly code = "ACCESS_DENIED";
+  constructor(
+    readonly resource: string,
+    reason: string,
+  ) {
+    super(`${resource}: ${reason}`);
+    this.name = "AccessDeniedError";
   }
 }

@@ -3,21 +3,32 @@
  *
  *   swarmgraph serve                      run the server (default)
  *   swarmgraph migrate                    apply pending migrations and exit
- *   swarmgraph token [--workspace W] [--scopes a,b] [--ttl 12h] [--subject S]
+ *   swarmgraph token [--workspace W] [--scopes a,b] [--ttl 12h] [--subject S] [--create-secret]
  *                                         mint an access token (the token on stdout, its id on stderr)
- *   swarmgraph worker --token T [--url U] [--name N] [--capabilities a,b] [--types x,y] [--concurrency 4]
- *                                         run the example agent (subscribes; never polls)
+ *                                         with the server's secret; refuses when there is none
+ *   swarmgraph worker --token T | --client-id ID [--client-secret S] | --device [--client-id ID] [--scope "a b"]
+ *                     [--url U] [--name N] [--capabilities a,b] [--types x,y] [--concurrency 4]
+ *                     [--consumes A,B] [--publishes C] [--handler ./handler.ts]
+ *                                         run the example agent (subscribes; never polls); with
+ *                                         --consumes, a blackboard agent: a handler module's default
+ *                                         export turns input artifacts into outputs; signed in with
+ *                                         client credentials or the device flow, it renews its token
+ *                                         before expiry without dropping its subscription
  */
 import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { resolveJwtSecret } from "./auth/secret.ts";
+import { existingJwtSecret, resolveJwtSecret, secretFile } from "./auth/secret.ts";
 import { ALL_SCOPES, isScope, SCOPES } from "./auth/scopes.ts";
 import { signToken } from "./auth/tokens.ts";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
-import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrations.ts";
-import { createServer, databaseTarget } from "./server.ts";
-import { startWorker } from "./worker/worker.ts";
+// server.ts (and through it node:http and pg) loads only once tracing is set up: see src/ops/tracing.ts.
+const loadServer = () => import("./server.ts");
+import { startTracing } from "./ops/tracing.ts";
+import type { Login } from "./worker/login.ts";
+import { type ArtifactHandler, startWorker } from "./worker/worker.ts";
 
 const DEFAULT_WORKSPACE = "default";
 
@@ -40,27 +51,31 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config): Promise<number> {
-  const server = createServer({ config, bootstrapWorkspace: config.embedded ? DEFAULT_WORKSPACE : undefined });
+  const tracing = await startTracing();
+  const { createServer } = await loadServer();
+  const server = createServer({
+    config,
+    bootstrapWorkspace: config.embedded ? DEFAULT_WORKSPACE : undefined,
+    // Never serve from a database that cannot be trusted: say why, stop, exit non-zero.
+    onDatabaseFailure: (error) => {
+      process.stderr.write(`\nswarmgraph: ${error.message}\nswarmgraph: stopping (exit status 70).\n`);
+      const exit = () => process.exit(70);
+      setTimeout(exit, config.shutdownTimeoutMs + 1_000).unref();
+      server.stop().then(exit, exit);
+    },
+  });
   const running = await server.start();
   const base = running.url.replace(/\/graphql$/, "");
-  const lines = [`swarmgraph is running (${running.db.kind === "pglite" ? `embedded database in ${config.dataDir}` : "PostgreSQL"})`, `  GraphiQL:  ${running.url}`, `  health:    ${base}/health   ready: ${base}/ready`];
-  if (config.embedded && config.nodeEnv !== "production") {
-    if (running.secretGenerated) {
-      const admin = signToken(running.jwtSecret, { subject: "admin", workspaceId: DEFAULT_WORKSPACE, scopes: ["admin"], ttl: "30d" });
-      lines.push(
-        "",
-        `  First start: a signing secret was generated in ${config.dataDir}/jwt-secret.`,
-        `  Admin token for workspace "${DEFAULT_WORKSPACE}" (valid 30 days; shown once):`,
-        "",
-        `  ${admin}`,
-        "",
-        `  curl -s ${running.url} -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
-        `       -d '{"query":"{ agents(first: 5) { totalCount edges { node { id name status } } } }"}'`,
-      );
-    } else {
-      lines.push("", "  Mint a token: npm run -s token -- --scopes admin");
-    }
-  }
+  const database = running.db.kind === "pglite" ? `embedded database in ${config.dataDir}` : `PostgreSQL ${describeDatabase(config.databaseUrl!)}`;
+  const lines = [
+    `swarmgraph is running (${database})`,
+    `  dashboard: ${base}/`,
+    ...(config.nodeEnv === "production" ? [] : [`  GraphiQL:  ${running.url}`]),
+    `  health:    ${base}/health   ready: ${base}/ready   metrics: ${running.metricsUrl}`,
+    ...(tracing ? ["  tracing:   on (OpenTelemetry, configured by OTEL_* variables)"] : []),
+    "",
+    ...tokenGuide(config, running.url, running.secretGenerated ? running.jwtSecret : undefined),
+  ];
   process.stdout.write(`${lines.join("\n")}\n`);
 
   await new Promise<void>((resolve) => {
@@ -72,10 +87,40 @@ async function serve(config: Config): Promise<number> {
     process.once("SIGTERM", () => shutdown("SIGTERM"));
   });
   await server.stop();
+  await tracing?.shutdown();
   return 0;
 }
 
+/**
+ * What a person needs to sign in, printed at every start and on every database: after a first
+ * start (the secret was just generated) an admin token, otherwise how to mint one with the
+ * secret this server uses.
+ */
+function tokenGuide(config: Config, url: string, generatedSecret: string | undefined): string[] {
+  const mint = `${config.jwtSecret ? "JWT_SECRET=<the server's> " : config.dataDir === path.resolve("data") ? "" : `DATA_DIR=${config.dataDir} `}npm run -s token -- --scopes admin`;
+  if (!generatedSecret) return [`  Sign in with a token: ${mint}`, "  Paste it into the dashboard, or into GraphiQL's Headers as { \"Authorization\": \"Bearer <token>\" }."];
+  const admin = signToken(generatedSecret, { subject: "admin", workspaceId: DEFAULT_WORKSPACE, scopes: ["admin"], ttl: "30d" });
+  return [
+    `  First start: a signing secret was generated in ${secretFile(config)}.`,
+    `  Admin token for workspace "${DEFAULT_WORKSPACE}" (valid 30 days; shown once):`,
+    "",
+    `  ${admin}`,
+    "",
+    "  Paste it into the dashboard, or into GraphiQL's Headers as { \"Authorization\": \"Bearer <token>\" }, or:",
+    `  curl -s ${url} -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
+    `       -d '{"query":"{ agents(first: 5) { totalCount edges { node { id name status } } } }"}'`,
+    `  More tokens: ${mint}`,
+  ];
+}
+
+/** host:port/database of a PostgreSQL URL, without credentials. */
+function describeDatabase(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || "5432"}${u.pathname}`;
+}
+
 async function migrate(config: Config): Promise<number> {
+  const [{ openDatabase }, { databaseTarget }] = await Promise.all([import("./db/client.ts"), loadServer()]);
   const db = await openDatabase(databaseTarget(config));
   try {
     const applied = await applyMigrations(db.sql);
@@ -94,6 +139,7 @@ function token(config: Config, args: string[]): number {
       scopes: { type: "string", default: "admin" },
       ttl: { type: "string", default: "12h" },
       subject: { type: "string", default: "cli" },
+      "create-secret": { type: "boolean", default: false },
     },
   });
   const scopes = values.scopes.split(",").map((s) => s.trim()).filter(Boolean);
@@ -103,8 +149,23 @@ function token(config: Config, args: string[]): number {
     return 2;
   }
   const ttl = /^\d+$/.test(values.ttl) ? Number(values.ttl) : values.ttl;
-  // Reads (or creates) only the secret file: safe while a server holds the embedded database.
-  const { secret } = resolveJwtSecret(config);
+  // Reads only the secret file: safe while a server holds the embedded database. A token signed
+  // with a secret no server uses is rejected ("invalid signature"), so none is made up silently.
+  if (!existingJwtSecret(config) && !values["create-secret"]) {
+    process.stderr.write(
+      [
+        `no signing secret: JWT_SECRET is not set and ${secretFile(config)} does not exist.`,
+        "A token must be signed with the secret of the server that will check it:",
+        "  - run this with the server's DATA_DIR (DATA_DIR=/path/to/data npm run -s token) or its JWT_SECRET;",
+        "  - or start the server once (npm start): the first start creates the secret and prints an admin token;",
+        `  - or pass --create-secret to create one in ${config.dataDir} now (the server must then use DATA_DIR=${config.dataDir}).`,
+        "",
+      ].join("\n"),
+    );
+    return 2;
+  }
+  const { secret, generated } = resolveJwtSecret(config);
+  if (generated) process.stderr.write(`created a signing secret in ${secretFile(config)}; start the server with DATA_DIR=${config.dataDir} to accept this token\n`);
   const tokenId = randomUUID();
   process.stdout.write(`${signToken(secret, { subject: values.subject, workspaceId: values.workspace, scopes: scopes.filter(isScope), ttl, tokenId })}\n`);
   process.stderr.write(`token id ${tokenId} (revoke it with revokeToken)\n`);
@@ -117,24 +178,47 @@ async function worker(config: Config, args: string[]): Promise<number> {
     options: {
       url: { type: "string", default: `http://${config.host}:${config.port}/graphql` },
       token: { type: "string", default: process.env.SWARMGRAPH_TOKEN },
+      "client-id": { type: "string", default: process.env.SWARMGRAPH_CLIENT_ID },
+      "client-secret": { type: "string", default: process.env.SWARMGRAPH_CLIENT_SECRET },
+      device: { type: "boolean", default: false },
+      scope: { type: "string" },
       name: { type: "string", default: `worker-${process.pid}` },
       capabilities: { type: "string", default: "" },
       types: { type: "string" },
       concurrency: { type: "string", default: "1" },
+      consumes: { type: "string" },
+      publishes: { type: "string" },
+      handler: { type: "string" },
     },
   });
-  if (!values.token) {
-    process.stderr.write("worker needs a token with agents:write and tasks:claim: --token T or SWARMGRAPH_TOKEN\n");
+  const login: Login | undefined = values.device
+    ? {
+        kind: "device",
+        clientId: values["client-id"] ?? values.name,
+        scope: values.scope ?? "agents:write tasks:claim",
+        onPrompt: ({ userCode, verificationUriComplete }) => process.stdout.write(`[${values.name}] to let this worker in, open ${verificationUriComplete} (or approve user code ${userCode})\n`),
+      }
+    : values["client-id"] && values["client-secret"]
+      ? { kind: "clientCredentials", clientId: values["client-id"], clientSecret: values["client-secret"], scope: values.scope }
+      : undefined;
+  if (!values.token && !login) {
+    process.stderr.write(
+      "worker needs agents:write and tasks:claim (and artifacts:write with --consumes): --token T (or SWARMGRAPH_TOKEN), --client-id and --client-secret of a service account, or --device\n",
+    );
     return 2;
   }
   const list = (value: string | undefined) => value?.split(",").map((s) => s.trim()).filter(Boolean);
   const running = await startWorker({
     url: values.url,
-    token: values.token,
+    token: login ? undefined : values.token,
+    login,
     name: values.name,
     capabilities: list(values.capabilities),
     types: list(values.types),
     concurrency: Math.max(1, Number(values.concurrency) || 1),
+    consumes: list(values.consumes),
+    publishes: list(values.publishes),
+    handle: values.handler ? ((await import(pathToFileURL(path.resolve(values.handler)).href)) as { default: ArtifactHandler }).default : undefined,
     log: (message) => process.stdout.write(`[${values.name}] ${message}\n`),
   });
   const signalled = new Promise<undefined>((resolve) => {

@@ -61,7 +61,7 @@ describe("lifecycle", () => {
     expect(paused.agent.status).toBe("PAUSED");
 
     const again = expectType((await api.request(PauseAgentDocument, { id: agent.id })).pauseAgent, "IllegalTransitionError");
-    expect(again).toMatchObject({ code: "ILLEGAL_TRANSITION", id: agent.id, entityType: "Agent", fromStatus: "PAUSED", action: "pause", allowedFrom: ["IDLE", "BUSY"] });
+    expect(again).toMatchObject({ code: "ILLEGAL_TRANSITION", entityId: agent.id, entityType: "Agent", fromStatus: "PAUSED", action: "pause", allowedFrom: ["IDLE", "BUSY"] });
 
     const resumed = expectType((await api.request(ResumeAgentDocument, { id: agent.id })).resumeAgent, "ResumeAgentPayload");
     expect(resumed.agent.status).toBe("IDLE");
@@ -100,7 +100,7 @@ describe("lifecycle", () => {
   it("answers NotFoundError for unknown ids and for ids of another type", async () => {
     const unknown = encodeGlobalID("Agent", randomUUID());
     const missing = expectType((await api.request(PauseAgentDocument, { id: unknown })).pauseAgent, "NotFoundError");
-    expect(missing).toMatchObject({ code: "NOT_FOUND", id: unknown, entityType: "Agent" });
+    expect(missing).toMatchObject({ code: "NOT_FOUND", entityId: unknown, entityType: "Agent" });
     expect((await api.request(AgentDocument, { id: unknown })).agent).toBeNull();
     const swarmId = encodeGlobalID("Swarm", randomUUID());
     expect(expectType((await api.request(PauseAgentDocument, { id: swarmId })).pauseAgent, "NotFoundError").entityType).toBe("Agent");

@@ -40,3 +40,30 @@ it("README's configuration table lists every setting", async () => {
   const readme = fs.readFileSync(new URL("../README.md", import.meta.url), "utf8");
   for (const row of describeSettings()) expect(readme).toContain(`| \`${row.env}\` |`);
 });
+
+it("never prints a secret or a URL's password in a configuration error", () => {
+  const messageOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error("expected a ConfigError");
+  };
+  const short = messageOf({ JWT_SECRET: "hunter2-too-short" });
+  expect(short).toContain("JWT_SECRET");
+  expect(short).not.toContain("hunter2");
+  for (const url of ["mysql://admin:hunter2@db.internal/app", "postgres://admin:hunter2@db.internal:notaport/app", "redis://:hunter2@cache:badport"]) {
+    const message = messageOf(url.startsWith("redis") ? { REDIS_URL: url } : { DATABASE_URL: url });
+    expect(message).toMatch(/DATABASE_URL|REDIS_URL/);
+    expect(message).not.toContain("hunter2");
+  }
+});
+
+it("limits introspection to authenticated callers in production unless INTROSPECTION says otherwise", () => {
+  const secret = "x".repeat(32);
+  expect(loadConfig({}).introspection).toBe("on");
+  expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: secret }).introspection).toBe("authenticated");
+  expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: secret, INTROSPECTION: "off" }).introspection).toBe("off");
+  expect(() => loadConfig({ INTROSPECTION: "sometimes" })).toThrow(/INTROSPECTION/);
+});

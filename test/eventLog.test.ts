@@ -13,8 +13,11 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-const eventsOf = (entityId: string) =>
-  server.db.prisma.event.findMany({ where: { entityId }, orderBy: { id: "asc" }, select: { type: true, topic: true, actor: true, workspaceId: true, payload: true } });
+/** The logged events of an entity; settle() first so that the latest commits have their positions. */
+const eventsOf = async (entityId: string) => {
+  await server.events.tailer.settle();
+  return server.db.prisma.event.findMany({ where: { entityId }, orderBy: { id: "asc" }, select: { type: true, topic: true, actor: true, workspaceId: true, payload: true } });
+};
 
 it("records each agent state change, in order, with the actor and workspace", async () => {
   const agent = expectType((await api.request(RegisterAgentDocument, { input: { name: "evented", type: "coder" } })).registerAgent, "RegisterAgentPayload").agent;

@@ -319,12 +319,12 @@ describe("bad input and tenancy", () => {
     const theirConflict = (await posted({ subject: "private", position: "b", confidence: 0.1 }, other)).conflicts[0]!;
 
     const withForeignTask = expectType(await post({ subject: "mine", position: "a", confidence: 0.5, taskId: foreignTask.id }), "NotFoundError");
-    expect(withForeignTask).toMatchObject({ entityType: "Task", id: foreignTask.id });
+    expect(withForeignTask).toMatchObject({ entityType: "Task", entityId: foreignTask.id });
     const wrongType = expectType(await post({ subject: "mine", position: "a", confidence: 0.5, swarmId: foreignTask.id }), "NotFoundError");
     expect(wrongType.entityType).toBe("Swarm");
     expect((await api.request(FindingsDocument, { first: 1, filter: { subject: "mine" } })).findings.totalCount).toBe(0);
 
-    expect(expectType((await api.request(ValidateFindingDocument, { id: theirs.finding.id, verdict: "DISPUTE", reason: "x" })).validateFinding, "NotFoundError")).toMatchObject({ entityType: "Finding", id: theirs.finding.id });
+    expect(expectType((await api.request(ValidateFindingDocument, { id: theirs.finding.id, verdict: "DISPUTE", reason: "x" })).validateFinding, "NotFoundError")).toMatchObject({ entityType: "Finding", entityId: theirs.finding.id });
     expectType((await api.request(RetractFindingDocument, { id: theirs.finding.id, reason: "x" })).retractFinding, "NotFoundError");
     expect(expectType(await resolve({ conflictId: theirConflict.id, dismiss: true, notes: "x" }), "NotFoundError").entityType).toBe("Conflict");
     expect((await api.request(FindingDocument, { id: theirs.finding.id })).finding).toBeNull();

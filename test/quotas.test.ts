@@ -167,6 +167,7 @@ describe("enforcement where resources are used", () => {
     const api = fresh();
     await api.request(SetQuotaDocument, { resource: "agents", limit: 0 });
     expectType((await api.request(RegisterAgentDocument, { input: { name: "nope", type: "w" } })).registerAgent, "QuotaExceededError");
+    await server.events.tailer.settle();
     const events = await server.db.prisma.event.findMany({ where: { workspaceId: `quota-ws-${n}`, topic: "quota" }, orderBy: { id: "asc" } });
     expect(events.map((e) => e.type)).toEqual(["quota.set", "quota.refused"]);
     expect(await server.db.prisma.agent.count({ where: { workspaceId: `quota-ws-${n}` } })).toBe(0);

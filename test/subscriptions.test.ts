@@ -193,6 +193,7 @@ describe("limits and transports", () => {
       expect(second.errors).toMatchObject([{ extensions: { code: "QUOTA_EXCEEDED", resource: "subscriptions", limit: 1, inUse: 1 } }]);
       first.stop();
       await expect.poll(async () => (await admin.request(QuotaUsageDocument, { resources: ["subscriptions"] })).quotaUsage[0]!.allocated, { timeout: 30_000 }).toBe(0);
+      await server.events.tailer.settle();
       const refusals = await server.db.prisma.event.count({ where: { workspaceId: "sub-quota", type: "quota.refused" } });
       expect(refusals).toBe(1);
     } finally {
@@ -211,6 +212,9 @@ describe("limits and transports", () => {
       expect(refused.errors).toMatchObject([{ extensions: { code: "SUBSCRIPTION_LIMIT", limit: 2 } }]);
       const [one, two] = subs.filter((sub) => sub !== refused) as [(typeof subs)[number], (typeof subs)[number]];
       await vi.waitFor(() => expect(limited.events.limiter.total).toBe(2));
+      // A slot is taken before the quota check; both are live once an event reaches them.
+      await createTask(limited, "reaches both");
+      await Promise.all([one.waitFor(1), two.waitFor(1)]);
       one.stop();
       const other = wsClient(limited.wsUrl, limited.token({ subject: "someone-else" }));
       const fourth = collect(client, TaskEventsDocument, { after: "0" });

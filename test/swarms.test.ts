@@ -142,7 +142,7 @@ describe("swarm lifecycle", () => {
     expect((await swarmById(swarm.id)).status).toBe("PAUSED");
 
     const twice = expectType((await admin.request(PauseSwarmDocument, { id: swarm.id })).pauseSwarm, "IllegalTransitionError");
-    expect(twice).toMatchObject({ code: "ILLEGAL_TRANSITION", id: swarm.id, entityType: "Swarm", fromStatus: "PAUSED", action: "pause", allowedFrom: ["ACTIVE"] });
+    expect(twice).toMatchObject({ code: "ILLEGAL_TRANSITION", entityId: swarm.id, entityType: "Swarm", fromStatus: "PAUSED", action: "pause", allowedFrom: ["ACTIVE"] });
 
     // Members may still join and leave while paused.
     const second = await registerAgent();
@@ -161,7 +161,7 @@ describe("swarm lifecycle", () => {
     expect(stored.members.map((m) => m.agent.id)).toEqual([agent.id, second.id]);
 
     const update = expectType((await admin.request(UpdateSwarmDocument, { input: { id: swarm.id, name: "changed" } })).updateSwarm, "IllegalTransitionError");
-    expect(update).toMatchObject({ id: swarm.id, entityType: "Swarm", fromStatus: "ARCHIVED", action: "update", allowedFrom: ["ACTIVE", "PAUSED"] });
+    expect(update).toMatchObject({ entityId: swarm.id, entityType: "Swarm", fromStatus: "ARCHIVED", action: "update", allowedFrom: ["ACTIVE", "PAUSED"] });
     const third = await registerAgent();
     const joinArchived = expectType(await join(swarm.id, third.id), "IllegalTransitionError");
     expect(joinArchived).toMatchObject({ entityType: "Swarm", fromStatus: "ARCHIVED", action: "add a member", allowedFrom: ["ACTIVE", "PAUSED"] });
@@ -267,7 +267,7 @@ describe("membership", () => {
     expect((await swarmById(other.id)).members).toEqual([]);
 
     const refused = expectType(await join(swarm.id, goes.id), "IllegalTransitionError");
-    expect(refused).toMatchObject({ id: goes.id, entityType: "Agent", fromStatus: "TERMINATED", action: "join a swarm" });
+    expect(refused).toMatchObject({ entityId: goes.id, entityType: "Agent", fromStatus: "TERMINATED", action: "join a swarm" });
     expect(refused.allowedFrom).not.toContain("TERMINATED");
     expect((await swarmById(swarm.id)).members).toHaveLength(1);
   });
@@ -291,9 +291,9 @@ describe("unknown ids and other workspaces", () => {
       await join(ghostSwarm, agent.id),
       (await admin.request(LeaveSwarmDocument, { swarmId: ghostSwarm, agentId: agent.id })).leaveSwarm,
     ];
-    for (const result of results) expect(expectType(result, "NotFoundError")).toMatchObject({ code: "NOT_FOUND", id: ghostSwarm, entityType: "Swarm" });
+    for (const result of results) expect(expectType(result, "NotFoundError")).toMatchObject({ code: "NOT_FOUND", entityId: ghostSwarm, entityType: "Swarm" });
 
-    expect(expectType(await join(swarm.id, ghostAgent), "NotFoundError")).toMatchObject({ id: ghostAgent, entityType: "Agent" });
+    expect(expectType(await join(swarm.id, ghostAgent), "NotFoundError")).toMatchObject({ entityId: ghostAgent, entityType: "Agent" });
     // A well-formed id of the wrong type is unknown as well.
     expect(expectType(await join(agent.id, agent.id), "NotFoundError")).toMatchObject({ entityType: "Swarm" });
     expect(expectType((await admin.request(PauseSwarmDocument, { id: agent.id })).pauseSwarm, "NotFoundError").entityType).toBe("Swarm");
@@ -310,15 +310,15 @@ describe("unknown ids and other workspaces", () => {
     expect((await other.request(SwarmDocument, { id: ours.id })).swarm).toBeNull();
     expect((await other.request(NodeDocument, { id: ours.id })).node).toBeNull();
     expect((await admin.request(NodeDocument, { id: ours.id })).node).toMatchObject({ __typename: "Swarm", id: ours.id, name: "ws-a-secret" });
-    expect(expectType((await other.request(UpdateSwarmDocument, { input: { id: ours.id, name: "hijacked" } })).updateSwarm, "NotFoundError")).toMatchObject({ id: ours.id, entityType: "Swarm" });
+    expect(expectType((await other.request(UpdateSwarmDocument, { input: { id: ours.id, name: "hijacked" } })).updateSwarm, "NotFoundError")).toMatchObject({ entityId: ours.id, entityType: "Swarm" });
     expect(expectType((await other.request(PauseSwarmDocument, { id: ours.id })).pauseSwarm, "NotFoundError").entityType).toBe("Swarm");
     expect(expectType((await other.request(ArchiveSwarmDocument, { id: ours.id })).archiveSwarm, "NotFoundError").entityType).toBe("Swarm");
 
     // ws-b's agent into ws-a's swarm, from either side.
-    expect(expectType(await join(ours.id, theirAgent.id, undefined, other), "NotFoundError")).toMatchObject({ id: ours.id, entityType: "Swarm" });
-    expect(expectType(await join(ours.id, theirAgent.id), "NotFoundError")).toMatchObject({ id: theirAgent.id, entityType: "Agent" });
+    expect(expectType(await join(ours.id, theirAgent.id, undefined, other), "NotFoundError")).toMatchObject({ entityId: ours.id, entityType: "Swarm" });
+    expect(expectType(await join(ours.id, theirAgent.id), "NotFoundError")).toMatchObject({ entityId: theirAgent.id, entityType: "Agent" });
     // ws-a's agent into ws-b's swarm.
-    expect(expectType(await join(theirs.id, ourAgent.id), "NotFoundError")).toMatchObject({ id: theirs.id, entityType: "Swarm" });
+    expect(expectType(await join(theirs.id, ourAgent.id), "NotFoundError")).toMatchObject({ entityId: theirs.id, entityType: "Swarm" });
 
     const stored = await swarmById(ours.id);
     expect(stored).toMatchObject({ name: "ws-a-secret", status: "ACTIVE", members: [] });

@@ -90,7 +90,7 @@ describe("task graphs", () => {
   it("treats a dependency on another workspace's task as unknown", async () => {
     const foreign = expectType((await server.client({ workspace: "elsewhere" }).request(CreateTaskDocument, { input: { description: "theirs", type: "x" } })).createTask, "CreateTaskPayload").task;
     const { createTask } = await api.request(CreateTaskDocument, { input: { description: "mine", type: "x", dependsOn: [foreign.id] } });
-    expect(expectType(createTask, "NotFoundError")).toMatchObject({ entityType: "Task", id: foreign.id });
+    expect(expectType(createTask, "NotFoundError")).toMatchObject({ entityType: "Task", entityId: foreign.id });
   });
 
   it("cancels the dependents of a task that failed for good", async () => {

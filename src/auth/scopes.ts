@@ -12,10 +12,16 @@ export const SCOPES = {
   "tasks:claim": "Claim tasks and report their progress and outcome (what an agent needs).",
   "findings:read": "Read findings, conflicts and their audit entries.",
   "findings:write": "Post, validate and retract findings; resolve conflicts.",
-  "artifacts:read": "Read artifacts.",
-  "artifacts:write": "Publish artifacts.",
+  "artifacts:read": "Read the artifacts you may see, their summary, correlations and agents' history.",
+  "artifacts:write": "Publish artifacts (also as outputs of completed tasks) and run agents directly.",
+  "memory:read": "Read memory entries and shared context you may see (access levels and scopes apply).",
+  "memory:write": "Write and delete memory entries; publish and share context.",
+  "sessions:read": "Read chat sessions and their messages.",
+  "sessions:write": "Create, append to and close chat sessions.",
   "quotas:read": "Read quotas, usage and allocations.",
   "quotas:write": "Set quotas; allocate and release resources.",
+  "webhooks:read": "Read webhook endpoints, their delivery log and delivery events (never their secrets).",
+  "webhooks:write": "Create, change, rotate secrets of, disable, enable and delete webhook endpoints; redeliver and replay. An endpoint receives every event it matches with its full payload.",
   admin: "Everything above, in the token's workspace.",
 } as const;
 

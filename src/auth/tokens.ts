@@ -1,13 +1,15 @@
 /**
- * Access tokens: HS256 JWTs carrying a subject, a workspace and scopes. One function signs, one
- * verifies; nothing else in the code base touches jsonwebtoken.
+ * Access tokens: JWTs carrying a subject, a workspace and scopes. HS256 ones (the CLI's, signed
+ * with the shared secret) are signed and verified here, the only place that touches jsonwebtoken;
+ * ES256/EdDSA ones are src/auth/signingKeys.ts's, and src/auth/verifier.ts picks the right check.
  */
 import { createSecretKey, type KeyObject, randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { isScope, type Scope } from "./scopes.ts";
 
-const ISSUER = "swarmgraph";
-const AUDIENCE = "swarmgraph";
+/** The `iss` and `aud` of every token this server issues. */
+export const ISSUER = "swarmgraph";
+export const AUDIENCE = "swarmgraph";
 
 /** Who is calling: the verified content of an access token. */
 export interface Principal {
@@ -78,10 +80,24 @@ export function verifyToken(secret: string, token: string): Principal {
     if (error instanceof jwt.JsonWebTokenError) throw new TokenError(`invalid access token: ${error.message}`);
     throw error;
   }
+  return principalOfClaims(claims);
+}
+
+/**
+ * The principal a verified token's claims describe (`sub`, `ws`, `scopes`, `iat`, `exp`, `jti`),
+ * whatever signed it; TokenError when a claim is missing or malformed.
+ */
+export function principalOfClaims(claims: Record<string, unknown>): Principal {
   const { sub, ws, scopes, exp, iat, jti } = claims;
   if (typeof sub !== "string" || typeof ws !== "string" || !WORKSPACE_ID_PATTERN.test(ws) || !Array.isArray(scopes) || typeof exp !== "number" || typeof iat !== "number") {
     throw new TokenError("invalid access token: missing or malformed sub, ws, scopes, iat or exp claim");
   }
+  // The subject is stored as the actor of every change: it must be storable text.
+  const badClaim = (["sub", "jti"] as const).find((name) => {
+    const value = claims[name];
+    return typeof value === "string" && (value.length > 200 || value.includes("\u0000") || !value.isWellFormed());
+  });
+  if (badClaim) throw new TokenError(`invalid access token: the ${badClaim} claim must be at most 200 characters of text without NUL characters or lone surrogates`);
   return {
     subject: sub,
     workspaceId: ws,
@@ -90,6 +106,22 @@ export function verifyToken(secret: string, token: string): Principal {
     issuedAt: new Date(iat * 1000),
     tokenId: typeof jti === "string" ? jti : null,
   };
+}
+
+/**
+ * The token of a graphql-ws `connection_init` payload. The rule: the payload carries at most one
+ * `Authorization` entry (any letter case; several spellings with the same value count as one),
+ * a string of the form "Bearer <token>". No entry → undefined (an anonymous connection, whose
+ * operations needing a token answer UNAUTHENTICATED); anything else → TokenError, and the server
+ * closes the connection with 4401 at once rather than failing each operation later.
+ */
+export function connectionParamsToken(params: Readonly<Record<string, unknown>> | null | undefined): string | undefined {
+  const values = new Set(Object.entries(params ?? {}).filter(([key]) => key.toLowerCase() === "authorization").map(([, value]) => value));
+  if (values.size === 0) return undefined;
+  if (values.size > 1) throw new TokenError("connection_init carries different Authorization values; send exactly one");
+  const [value] = values;
+  if (typeof value !== "string") throw new TokenError('connection_init Authorization must be a string "Bearer <token>"');
+  return bearerToken(value);
 }
 
 /** Extracts the token from an `Authorization: Bearer …` value; undefined when absent. */

@@ -10,6 +10,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.ts";
+import { type DatabaseFailedError, guardPglite } from "./pgliteGuard.ts";
 import { pgliteRunner, pgRunner, type SqlRunner } from "./sql.ts";
 
 export type { PrismaClient };
@@ -24,12 +25,18 @@ export interface Database {
   readonly kind: DatabaseTarget["kind"];
   readonly prisma: PrismaClient;
   readonly sql: SqlRunner;
+  /** Why the embedded engine can no longer be trusted (see src/db/pgliteGuard.ts); null while it is sound. */
+  failure(): DatabaseFailedError | null;
+  /** PostgreSQL pool use (for metrics); absent on PGlite, which has one in-process connection. */
+  pool?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
 export interface OpenDatabaseOptions {
   /** Called with every SQL statement Prisma sends (tests count them). */
   onQuery?: (sql: string) => void;
+  /** Called once when the embedded engine fails for good (PGlite only; see src/db/pgliteGuard.ts). */
+  onFailure?: (error: DatabaseFailedError) => void;
 }
 
 export async function openDatabase(target: DatabaseTarget, options: OpenDatabaseOptions = {}): Promise<Database> {
@@ -37,14 +44,19 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     const dataDir = target.dataDir === "memory://" ? undefined : path.join(target.dataDir, "pglite");
     if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
     const pglite = await PGlite.create(dataDir);
+    const failure = guardPglite(pglite, (error) => options.onFailure?.(error));
     const prisma = createPrisma(new PrismaPGlite(pglite), options);
     return {
       kind: "pglite",
       prisma,
       sql: pgliteRunner(pglite),
+      failure,
       async close() {
         await prisma.$disconnect();
-        await pglite.close();
+        // A failed engine cannot shut down cleanly; what it committed before is on disk.
+        await pglite.close().catch((error: unknown) => {
+          if (!failure()) throw error;
+        });
       },
     };
   }
@@ -57,6 +69,8 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     kind: "postgres",
     prisma,
     sql: pgRunner(pool),
+    failure: () => null,
+    pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await prisma.$disconnect();
       await pool.end();

@@ -1,7 +1,8 @@
 /**
- * The durable event log (an outbox). Every state change calls {@link recordEvent} with the
- * transaction that makes the change, so an event exists if and only if its change committed.
- * Subscriptions replay it by id and continue live (src/events/tailer.ts, src/events/stream.ts).
+ * The durable event log. Every state change calls {@link recordEvent} with the transaction that
+ * makes the change, so an event exists if and only if its change committed. The sequencer then
+ * gives it its log position in commit order (src/events/sequencer.ts); subscriptions replay the
+ * log by position and continue live (src/events/tailer.ts, src/events/stream.ts).
  */
 import type { Db } from "../db/client.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
@@ -25,6 +26,12 @@ export interface EventTopics {
   finding: true;
   conflict: true;
   token: true;
+  memory: true;
+  context: true;
+  session: true;
+  /** API keys, service accounts, device authorizations: issuance, approval, rotation, revocation (never a secret). */
+  identity: true;
+  webhook: true;
 }
 
 /** Topics group event types the way subscription fields consume them. */
@@ -39,27 +46,15 @@ export interface EventInput {
 }
 
 /**
- * Writes one event in the caller's transaction. The id is drawn first, in a statement that
- * makes sure the transaction already holds a transaction id; the INSERT that follows then
- * stamps the row's delivery `horizon` from a snapshot taken after the id was drawn. Together
- * they let the tailer deliver ids in order without skipping one that commits late. `tx` must be
- * an interactive transaction (both statements in it), never the root client.
+ * Writes one event in the caller's transaction, as a pending event: it gets its log position
+ * (its cursor) from the sequencer once the transaction has committed. `tx` must be the
+ * transaction that makes the change, never the root client, or the event could outlive a
+ * change that rolls back.
  */
 export async function recordEvent(tx: Db, actor: Actor, event: EventInput): Promise<void> {
-  const db = tx;
-  // OFFSET 0 keeps the subquery (which assigns the xid) a separate step evaluated before nextval.
-  const [row] = await db.$queryRaw<{ id: bigint }[]>`
-    SELECT nextval(pg_get_serial_sequence('"Event"', 'id')) AS id FROM (SELECT txid_current() OFFSET 0) AS xact`;
-  await db.event.create({
-    data: {
-      id: row!.id,
-      workspaceId: actor.workspaceId,
-      topic: event.topic,
-      type: event.type,
-      entityId: event.entityId,
-      payload: event.payload ?? {},
-      actor: actor.subject,
-    },
+  // createMany: one INSERT without RETURNING.
+  await tx.pendingEvent.createMany({
+    data: [{ workspaceId: actor.workspaceId, topic: event.topic, type: event.type, entityId: event.entityId, payload: event.payload ?? {}, actor: actor.subject }],
   });
 }
 

@@ -1,6 +1,6 @@
 /**
  * Subscription streams over the event log: replay after a cursor, then live, with no gap, no
- * duplicate and in id order; the viewer's token and scope re-checked on every event; a limit on
+ * duplicate and in log order (positions are dense and final, see src/events/sequencer.ts); the viewer's token and scope re-checked on every event; a limit on
  * open subscriptions per principal; expired cursors refused.
  *
  * How the split works: a stream registers its bus listener and reads the tailer's position P in
@@ -28,10 +28,11 @@ export interface EventHub {
   tailer: EventTailer;
   limiter: SubscriptionLimiter;
   /**
-   * Admits one more subscription of the viewer's workspace, given how many it has open in this
-   * process (the workspace's `subscriptions` quota); throws a GraphQL error to refuse.
+   * Admits one more subscription of the viewer's workspace under its `subscriptions` quota
+   * (counted across replicas); returns the function that gives the place back. Throws a GraphQL
+   * error to refuse.
    */
-  admit(viewer: Principal, openInWorkspace: number): Promise<void>;
+  admit(viewer: Principal): Promise<() => void>;
 }
 
 /** How the server ends a WebSocket connection whose token stops being valid: graphql-ws close code and reason. */
@@ -95,13 +96,6 @@ export class SubscriptionLimiter {
     };
   }
 
-  /** Open subscriptions of one workspace in this process. */
-  openInWorkspace(workspaceId: string): number {
-    let sum = 0;
-    for (const [key, n] of this.open) if (key.startsWith(`${workspaceId}\u0000`)) sum += n;
-    return sum;
-  }
-
   /** Open subscriptions of all principals (tests check that closed ones are released). */
   get total(): number {
     let sum = 0;
@@ -113,13 +107,31 @@ export class SubscriptionLimiter {
 /** A stream item: an event for the field's resolver, or an error that ends the stream. */
 export type StreamItem<T> = T | GraphQLError;
 
-/** Parses an `after` argument: a decimal event id. */
+/** The largest cursor PostgreSQL's bigint can hold. */
+const MAX_CURSOR = 2n ** 63n - 1n;
+
+function badCursor(message: string, after: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT", argument: "after", cursor: after } });
+}
+
+/** Parses an `after` argument: a decimal log position. */
 export function parseCursor(after: string | null | undefined): bigint | null {
   if (after == null) return null;
-  if (!/^\d{1,19}$/.test(after)) {
-    throw new GraphQLError(`\`after\` must be an event cursor (the \`cursor\` of an event you received); got ${JSON.stringify(after)}`, { extensions: { code: "BAD_USER_INPUT" } });
+  if (!/^\d{1,19}$/.test(after) || BigInt(after) > MAX_CURSOR) {
+    throw badCursor(`\`after\` must be an event cursor (the \`cursor\` of an event you received, or \`eventLogHead\`); got ${JSON.stringify(after.slice(0, 40))}`, after.slice(0, 40));
   }
   return BigInt(after);
+}
+
+/**
+ * The checks every subscription makes before anything else: a token, and the field's scope.
+ * Throws the GraphQL error the transport sends as the subscription's error.
+ */
+export function assertMaySubscribe(viewer: Principal | null, scope: Scope): asserts viewer is Principal {
+  if (!viewer) throw new GraphQLError("this subscription needs an access token: send `Authorization: Bearer <token>` (graphql-ws: in the connection_init payload)", { extensions: { code: "UNAUTHENTICATED" } });
+  if (!grants(viewer.scopes, scope)) {
+    throw new GraphQLError(`this subscription needs the scope ${scope}; ask for a token that grants it`, { extensions: { code: "FORBIDDEN", requiredScopes: [scope] } });
+  }
 }
 
 /**
@@ -128,15 +140,17 @@ export function parseCursor(after: string | null | undefined): bigint | null {
  */
 export async function openEventStream<T>(ctx: StreamContext, after: string | null | undefined, spec: StreamSpec<T>): Promise<AsyncIterableIterator<StreamItem<T>>> {
   const viewer = ctx.viewer;
-  if (!viewer) throw new GraphQLError("this operation needs an access token", { extensions: { code: "UNAUTHENTICATED" } });
-  if (!grants(viewer.scopes, spec.scope)) {
-    throw new GraphQLError(`this subscription needs the scope ${spec.scope}; ask for a token that grants it`, { extensions: { code: "FORBIDDEN", requiredScopes: [spec.scope] } });
-  }
+  assertMaySubscribe(viewer, spec.scope);
   const cursor = parseCursor(after);
-  await ctx.events.admit(viewer, ctx.events.limiter.openInWorkspace(viewer.workspaceId));
-  const release = ctx.events.limiter.acquire(viewer);
+  const releaseSlot = ctx.events.limiter.acquire(viewer);
+  let releaseQuota: (() => void) | undefined;
+  const release = () => {
+    releaseSlot();
+    releaseQuota?.();
+  };
   try {
-    if (cursor !== null) await assertRetained(ctx.db, cursor, ctx.events.tailer.position);
+    releaseQuota = await ctx.events.admit(viewer);
+    if (cursor !== null) await assertRetained(ctx, cursor);
     return new EventStream(ctx, viewer, cursor, spec, release);
   } catch (error) {
     release();
@@ -144,13 +158,21 @@ export async function openEventStream<T>(ctx: StreamContext, after: string | nul
   }
 }
 
-async function assertRetained(db: PrismaClient, cursor: bigint, position: bigint): Promise<void> {
-  const [row] = await db.$queryRaw<{ oldest: bigint | null; present: boolean }[]>`
+/** Refuses a cursor whose events retention deleted, and one the log never reached. */
+async function assertRetained(ctx: StreamContext, cursor: bigint): Promise<void> {
+  // This replica's tailer may trail another replica that handed out the cursor: ask the log.
+  if (cursor > ctx.events.tailer.position) {
+    const head = await ctx.events.tailer.settle();
+    if (cursor > head) {
+      throw badCursor(`cursor ${cursor} is ahead of the event log (its newest event is ${head}); use a cursor you received from this deployment, or \`eventLogHead\``, String(cursor));
+    }
+  }
+  const [row] = await ctx.db.$queryRaw<{ oldest: bigint | null; present: boolean }[]>`
     SELECT (SELECT min(id) FROM "Event") AS oldest, EXISTS (SELECT 1 FROM "Event" WHERE id = ${cursor}) AS present`;
   if (row!.present) return;
-  // Ids are not dense (a rolled-back transaction leaves a hole), so only a cursor below every
-  // retained event — or below the log's end once the log is empty — has lost events.
-  const oldest = row!.oldest ?? position + 1n;
+  // Positions are dense since the sequencer (older logs may have holes), so only a cursor below
+  // every retained event — or below the log's end once the log is empty — has lost events.
+  const oldest = row!.oldest ?? ctx.events.tailer.position + 1n;
   if (cursor < oldest - 1n) {
     throw new GraphQLError(`events after cursor ${cursor} are no longer kept (retention: EVENT_RETENTION_HOURS); subscribe without \`after\` and reload the state you need`, {
       extensions: { code: "EVENTS_EXPIRED", cursor: String(cursor), oldestCursor: row!.oldest === null ? null : String(row!.oldest) },

@@ -1,25 +1,21 @@
 /**
- * The event tailer: each server process reads new rows of the shared event log in id order and
- * publishes them to its in-process bus. Several replicas on one PostgreSQL database each tail
- * the log themselves, so every replica sees every event exactly once, in id order, whatever
- * replica committed it; Redis (REDIS_URL) only carries a "new events" nudge so that replicas
- * wake at once instead of at their next poll.
+ * The event tailer: each server process reads the log in position order and publishes every
+ * event to its in-process bus. Several replicas on one PostgreSQL database each tail the log
+ * themselves, so every replica sees every event exactly once, in order, whatever replica
+ * committed it; Redis (REDIS_URL) only carries a "new events" nudge so that replicas wake at
+ * once instead of at their next poll.
  *
- * Gap-free order. Ids are drawn when a row is inserted, but transactions commit in any order:
- * a naive `WHERE id > last` tail could deliver id 6 and move on while id 5 is still
- * uncommitted, losing 5 for good. `recordEvent` draws the id in a transaction that already
- * holds a transaction id, then stamps the row's `horizon`: the first transaction id not yet
- * assigned, taken after the id was drawn. Any transaction that drew a smaller id already had a
- * transaction id below that horizon. So once the oldest running transaction
- * (`txid_snapshot_xmin`) is at or past a row's horizon, every smaller id has committed or
- * rolled back, and the row can be delivered. The tailer delivers the longest such prefix and
- * advances its position only over delivered rows. The cost: a transaction that stays open for a
- * long time (on any database of the cluster) holds delivery back until it ends — never longer
- * than Prisma's transaction timeout for our own transactions.
+ * Each read first runs the sequencer (src/events/sequencer.ts), which gives committed events
+ * their positions in commit order; positions are dense and final once visible, so the tailer
+ * simply delivers `id > position` in id order and can never skip one. A replica whose nudge
+ * arrives while another replica is sequencing waits for that run's lock, and so reads its
+ * result. The start position is the log's head after one sequencing run: every event committed
+ * before the start is history (replayed by `after`), every later one is delivered live.
  */
 import type { SqlRunner } from "../db/sql.ts";
 import type { Logger } from "../logger.ts";
 import type { EventBus, EventRecord } from "./bus.ts";
+import { SEQUENCE_BATCH, sequenceEvents, settleEvents } from "./sequencer.ts";
 
 /** Something that carries nudges between replicas (the Redis event target). */
 export interface NudgeTarget {
@@ -39,6 +35,8 @@ export interface EventTailer {
   wake(): void;
   /** Wakes this tailer and, through Redis, every other replica's. Call after a commit. */
   notify(): void;
+  /** Sequences every event committed before the call and returns the log's head (read-your-writes for log readers). */
+  settle(): Promise<bigint>;
   /** Resolves once every event committed before the call has been published (tests, shutdown). */
   drain(): Promise<void>;
   stop(): Promise<void>;
@@ -55,11 +53,9 @@ export interface TailerOptions {
   batchSize?: number;
 }
 
-/** A log row as the raw driver returns it (bigints may arrive as strings), with its horizon. */
+/** A log row as the raw driver returns it (bigints may arrive as strings). */
 interface TailRow extends Omit<EventRecord, "id"> {
   id: bigint | string;
-  horizon: bigint | string;
-  xmin: bigint | string;
 }
 
 export function createEventTailer(options: TailerOptions): EventTailer {
@@ -70,21 +66,17 @@ export function createEventTailer(options: TailerOptions): EventTailer {
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
-  let stalledSince: number | undefined;
-  let stalled = false;
-  let retryTimer: NodeJS.Timeout | undefined;
   const onNudge = () => tailer.wake();
 
+  /** Sequences, then publishes one batch; true when a full batch was read (read again at once). */
   async function readOnce(): Promise<boolean> {
+    const { moved } = await sequenceEvents(sql);
     const rows = await sql.query<TailRow>(
-      `SELECT id, "workspaceId", topic, type, "entityId", payload, actor, "createdAt", horizon,
-              txid_snapshot_xmin(txid_current_snapshot()) AS xmin
+      `SELECT id, "workspaceId", topic, type, "entityId", payload, actor, "createdAt"
        FROM "Event" WHERE id > $1 ORDER BY id LIMIT $2`,
       [String(position), batchSize],
     );
-    let delivered = 0;
     for (const row of rows) {
-      if (BigInt(row.horizon) > BigInt(row.xmin)) break;
       const event: EventRecord = {
         id: BigInt(row.id),
         workspaceId: row.workspaceId,
@@ -97,39 +89,19 @@ export function createEventTailer(options: TailerOptions): EventTailer {
       };
       position = event.id;
       bus.publish(event);
-      delivered++;
     }
-    if (delivered < rows.length) {
-      // The head waits for an older transaction: look again soon, not at the next poll.
-      stalled = true;
-      stalledSince ??= Date.now();
-      if (Date.now() - stalledSince > 10_000) {
-        log.warn({ waitingFor: String(rows[delivered]!.id) }, "event delivery waits for a long-running transaction");
-        stalledSince = Date.now();
-      }
-    } else {
-      stalledSince = undefined;
-    }
-    return delivered === batchSize;
+    return rows.length === batchSize || moved === SEQUENCE_BATCH;
   }
 
   async function run(): Promise<void> {
     do {
       again = false;
-      stalled = false;
       try {
         while (!stopped && (await readOnce()));
       } catch (error) {
         if (!stopped) log.error({ err: error }, "reading the event log failed");
       }
     } while (again && !stopped);
-    if (stalled && !stopped && !retryTimer) {
-      retryTimer = setTimeout(() => {
-        retryTimer = undefined;
-        tailer.wake();
-      }, Math.min(20, options.pollIntervalMs));
-      retryTimer.unref();
-    }
   }
 
   const tailer: EventTailer = {
@@ -137,10 +109,7 @@ export function createEventTailer(options: TailerOptions): EventTailer {
       return position;
     },
     async start() {
-      const [row] = await sql.query<{ position: bigint | string | null }>(
-        `SELECT max(id) AS position FROM "Event" WHERE horizon <= txid_snapshot_xmin(txid_current_snapshot())`,
-      );
-      position = row?.position == null ? 0n : BigInt(row.position);
+      position = await settleEvents(sql);
       options.nudges?.addEventListener(NUDGE_CHANNEL, onNudge);
       const tick = () => {
         if (stopped) return;
@@ -163,6 +132,9 @@ export function createEventTailer(options: TailerOptions): EventTailer {
       tailer.wake();
       options.nudges?.dispatchEvent(new CustomEvent(NUDGE_CHANNEL, { detail: null }));
     },
+    settle() {
+      return settleEvents(sql);
+    },
     async drain() {
       // One full read that starts after this call.
       while (running) await running;
@@ -172,7 +144,6 @@ export function createEventTailer(options: TailerOptions): EventTailer {
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      clearTimeout(retryTimer);
       options.nudges?.removeEventListener(NUDGE_CHANNEL, onNudge);
       await running;
     },

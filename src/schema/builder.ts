@@ -4,16 +4,18 @@
  */
 import SchemaBuilder from "@pothos/core";
 import ErrorsPlugin from "@pothos/plugin-errors";
-import PrismaPlugin from "@pothos/plugin-prisma";
-import RelayPlugin from "@pothos/plugin-relay";
+import PrismaPlugin, { parsePrismaCursor } from "@pothos/plugin-prisma";
+import RelayPlugin, { cursorToOffset } from "@pothos/plugin-relay";
 import ScopeAuthPlugin, { type AuthFailure } from "@pothos/plugin-scope-auth";
-import { GraphQLError } from "graphql";
+import { GraphQLError, type GraphQLResolveInfo, isObjectType } from "graphql";
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from "graphql-scalars";
 import { grants, type Scope } from "../auth/scopes.ts";
 import { InvalidInputError } from "../errors.ts";
+import { hostileValueIssues } from "../validation.ts";
 import { type Context, unauthenticated } from "../context.ts";
 import type PrismaTypes from "../generated/pothos-prisma-types.ts";
 import { getDatamodel } from "../generated/pothos-prisma-types.ts";
+import InputGuardPlugin from "./inputGuard.ts";
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -33,8 +35,9 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  // scope-auth wraps outermost, so auth failures stay top-level GraphQL errors.
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  // scope-auth wraps outermost, so auth failures stay top-level GraphQL errors; the input guard
+  // innermost, so its InvalidInputError lands in result unions.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, InputGuardPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authScopes: (ctx) => ({
@@ -81,10 +84,21 @@ export const builder = new SchemaBuilder<{
     nodeQueryOptions: {
       description: "Fetches any object by its global id; null when it does not exist in your workspace.",
       args: { id: { description: "A global id." } },
+      resolve: (_root, { id }, _ctx, info, resolveNode) => {
+        refuseUnknownTypes([id], info, "id");
+        return resolveNode(id);
+      },
     },
     nodesQueryOptions: {
-      description: "Fetches several objects by global id, in order; null for each that does not exist in your workspace.",
-      args: { ids: { description: "Global ids." } },
+      description: "Fetches several objects by global id, in order; null for each that does not exist in your workspace. At most MAX_NODE_IDS (default 100) ids per call.",
+      args: { ids: { description: "Global ids (at most MAX_NODE_IDS)." } },
+      resolve: (_root, { ids }, ctx, info, resolveNodes) => {
+        if (ids.length > ctx.config.maxNodeIds) {
+          throw new GraphQLError(`\`ids\` holds ${ids.length} ids; at most ${ctx.config.maxNodeIds} per call (MAX_NODE_IDS)`, { extensions: { code: "BAD_USER_INPUT", limit: ctx.config.maxNodeIds } });
+        }
+        refuseUnknownTypes(ids, info, "ids");
+        return resolveNodes(ids);
+      },
     },
   },
 });
@@ -139,17 +153,86 @@ export function anyScope(scopes: readonly Scope[]): { $any: ScopeMap } {
 }
 
 /**
- * `maxSize` for every connection field: page sizes above MAX_PAGE_SIZE are refused with a clear
- * error rather than silently truncated.
+ * `maxSize` of a connection field whose cursor column holds `cursor` values. Called before the
+ * page is read, it refuses (BAD_USER_INPUT) page sizes above MAX_PAGE_SIZE rather than silently
+ * truncating, and `after`/`before` cursors that are not cursors of such a list (another list's,
+ * or hand-made ones holding NUL characters or numbers out of range), which the database would
+ * otherwise answer with an internal error.
  */
-export function pageSizeLimit(args: { first?: number | null; last?: number | null }, ctx: Context): number {
-  const max = ctx.config.maxPageSize;
-  for (const [name, value] of [["first", args.first], ["last", args.last]] as const) {
-    if (value != null && (value < 0 || value > max)) {
-      throw new GraphQLError(`\`${name}\` must be between 0 and ${max}; got ${value}`, { extensions: { code: "BAD_USER_INPUT" } });
+export function connectionLimits(cursor: CursorKind) {
+  return (args: { first?: number | null; last?: number | null; after?: string | null; before?: string | null }, ctx: Context): number => {
+    const max = ctx.config.maxPageSize;
+    for (const [name, value] of [["first", args.first], ["last", args.last]] as const) {
+      if (value != null && (value < 0 || value > max)) {
+        throw new GraphQLError(`\`${name}\` must be between 0 and ${max}; got ${value}`, { extensions: { code: "BAD_USER_INPUT" } });
+      }
+    }
+    for (const [name, value] of [["after", args.after], ["before", args.before]] as const) {
+      if (value != null && !isCursorOf(cursor, value)) {
+        throw new GraphQLError(`\`${name}\` is not a cursor of this list: pass the \`cursor\` of one of its edges`, { extensions: { code: "BAD_USER_INPUT" } });
+      }
+    }
+    return max;
+  };
+}
+
+/**
+ * What a list's cursors encode: a string id (most tables), a bigint position (the event log),
+ * a compound unique key of string and integer parts (e.g. a session's messages by
+ * `sessionId_seq`), or an offset (lists resolved with `resolveOffsetConnection`).
+ */
+export type CursorKind = "string" | "bigint" | "compound" | "offset";
+
+/** Connections over tables with string ids (all but the event log). */
+export const pageSizeLimit = connectionLimits("string");
+/** Connections paged by `resolveOffsetConnection`. */
+export const offsetPageSizeLimit = connectionLimits("offset");
+/** Connections whose Prisma cursor is a compound unique key. */
+export const compoundPageSizeLimit = connectionLimits("compound");
+
+const MAX_BIGINT_ID = 2n ** 63n - 1n;
+
+function isCursorOf(kind: CursorKind, cursor: string): boolean {
+  if (kind === "offset") {
+    try {
+      const offset = cursorToOffset(cursor);
+      return Number.isSafeInteger(offset) && offset >= 0;
+    } catch {
+      return false;
     }
   }
-  return max;
+  let value: unknown;
+  try {
+    value = parsePrismaCursor(cursor);
+  } catch {
+    return false;
+  }
+  if (kind === "bigint") return typeof value === "bigint" && value >= 0n && value <= MAX_BIGINT_ID;
+  if (kind === "compound") return Array.isArray(value) && value.length > 0 && value.every(isCursorPart);
+  return isStringCursor(value);
+}
+
+function isCursorPart(value: unknown): boolean {
+  return (typeof value === "number" && Number.isSafeInteger(value) && Math.abs(value) <= 2 ** 31 - 1) || isStringCursor(value);
+}
+
+function isStringCursor(value: unknown): boolean {
+  return typeof value === "string" && value.length <= 200 && hostileValueIssues(value, "", 1).length === 0;
+}
+
+/**
+ * A global id naming a type that has no objects (never issued by this API) is malformed, not
+ * merely unknown: BAD_USER_INPUT naming the argument.
+ */
+function refuseUnknownTypes(ids: readonly { typename: string }[], info: GraphQLResolveInfo, arg: string): void {
+  const index = ids.findIndex(({ typename }) => {
+    const type = info.schema.getType(typename);
+    return !isObjectType(type) || !type.getInterfaces().some((i) => i.name === "Node");
+  });
+  if (index >= 0) {
+    const path = arg === "id" ? arg : `${arg}.${index}`;
+    throw new InvalidInputError([{ path, message: "is not a global id of this API (its type has no objects)" }]);
+  }
 }
 
 /** The SchemaTypes of a builder, for helpers that take field builders. */

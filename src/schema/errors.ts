@@ -19,6 +19,8 @@ import {
   NotMemberError,
   QuotaExceededError,
   SwarmFullError,
+  AccessDeniedError,
+  VersionConflictError,
 } from "../errors.ts";
 import { builder } from "./builder.ts";
 
@@ -38,6 +40,8 @@ export const ErrorCode = builder.enumType("ErrorCode", {
     QUOTA_EXCEEDED: { description: "The quota has no room for the request." },
     NOT_HELD: { description: "The holder holds nothing to release." },
     CONFLICT_DETECTED: { description: "The finding contradicts active findings on its subject and was not stored (rejectOnConflict)." },
+    VERSION_CONFLICT: { description: "Compare-and-set failed: the memory entry is not at the expected version; read it again and retry." },
+    ACCESS_DENIED: { description: "The entry exists but you may not change it (its access level, or only its owner may)." },
   } as const,
 });
 
@@ -55,7 +59,7 @@ builder.objectType(NotFoundError, {
   interfaces: [ErrorInterface],
   isTypeOf: (e) => e instanceof NotFoundError,
   fields: (t) => ({
-    id: t.id({ description: "The global id that was not found.", resolve: (e) => encodeGlobalID(e.entityType, e.entityId) }),
+    entityId: t.id({ description: "The global id that was not found. Named entityId, not id: an error is not the entity, and normalized caches (Relay, Apollo) key records by id.", resolve: (e) => encodeGlobalID(e.entityType, e.entityId) }),
     entityType: t.exposeString("entityType", { description: "The type of object that was looked up, e.g. Agent." }),
   }),
 });
@@ -66,7 +70,7 @@ builder.objectType(IllegalTransitionError, {
   interfaces: [ErrorInterface],
   isTypeOf: (e) => e instanceof IllegalTransitionError,
   fields: (t) => ({
-    id: t.id({ description: "Global id of the entity.", resolve: (e) => encodeGlobalID(e.entityType, e.entityId) }),
+    entityId: t.id({ description: "Global id of the entity whose status refused the action (not `id`: an error is not the entity, and normalized caches key records by id).", resolve: (e) => encodeGlobalID(e.entityType, e.entityId) }),
     entityType: t.exposeString("entityType", { description: "The type of the entity, e.g. Agent." }),
     fromStatus: t.exposeString("fromStatus", { description: "The entity's status when the action was refused." }),
     action: t.exposeString("action", { description: "The refused action, e.g. resume." }),
@@ -220,5 +224,28 @@ builder.objectType(ConflictDetectedError, {
     conflictingFindingIds: t.idList({ description: "Global ids of the active findings it contradicts, oldest first.", resolve: (e) => e.conflicts.map((c) => encodeGlobalID("Finding", c.findingId)) }),
     conflicts: t.field({ type: [ConflictCandidateRef], description: "One entry per contradicted finding, oldest first.", resolve: (e) => [...e.conflicts] }),
     escalationRecommended: t.boolean({ description: "Whether any of the conflicts recommends escalation.", resolve: (e) => e.escalationRecommended }),
+  }),
+});
+
+builder.objectType(VersionConflictError, {
+  name: "VersionConflictError",
+  description: "Compare-and-set failed: another writer changed the entry since the version you expected. Nothing was written; read the entry again, reapply your change and retry with `currentVersion`.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof VersionConflictError,
+  fields: (t) => ({
+    namespace: t.exposeString("namespace", { description: "The entry's namespace." }),
+    key: t.exposeString("key", { description: "The entry's key." }),
+    expectedVersion: t.exposeInt("expectedVersion", { description: "The version the write expected (0: that the key was free)." }),
+    currentVersion: t.exposeInt("currentVersion", { nullable: true, description: "The version stored now; null when the key holds no entry." }),
+  }),
+});
+
+builder.objectType(AccessDeniedError, {
+  name: "AccessDeniedError",
+  description: "The entry exists but you may not make this change: its access level keeps you out, or only its owner may change its access. Nothing was written.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (e) => e instanceof AccessDeniedError,
+  fields: (t) => ({
+    resource: t.exposeString("resource", { description: "What was refused, e.g. memory project-alpha/api_design." }),
   }),
 });

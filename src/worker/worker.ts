@@ -5,14 +5,26 @@
  * reconnects and the subscription resumes from the last cursor it saw, so nothing is missed.
  * When the server closes the socket because the token expired (4401) or was revoked (4403), the
  * worker stops instead of retrying: only a new token helps.
+ *
+ * Blackboard mode (`consumes`): the worker declares the artifact types it consumes and produces;
+ * every artifact of a consumed type then arrives as a task reserved for it. It reads the task's
+ * input artifacts, runs `handle` on them and completes the task with the returned artifacts as
+ * outputs, which the server publishes in the same transaction and hands to their consumers. A
+ * pipeline needs no code beyond the handlers.
  */
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
+import { type Login, logIn, renew, type Tokens } from "./login.ts";
 import {
+  type ArtifactInput,
   WorkerClaimDocument,
+  WorkerClaimManyDocument,
   WorkerCompleteDocument,
+  WorkerCompleteManyDocument,
+  WorkerDeclareArtifactTypesDocument,
+  WorkerTaskInputsDocument,
   WorkerHeartbeatDocument,
   WorkerProgressDocument,
   WorkerRegisterDocument,
@@ -23,7 +35,12 @@ import {
 export interface WorkerOptions {
   /** `http(s)://host:port/graphql` */
   url: string;
-  token: string;
+  /** A token to use as is; or `login` to get one (and renew it before it expires). */
+  token?: string;
+  /** Sign in with client credentials or the device flow (src/worker/login.ts) instead of `token`. */
+  login?: Login;
+  /** Renew the access token this many seconds before it expires (default: a fifth of its lifetime). */
+  renewBeforeSeconds?: number;
   name: string;
   capabilities?: string[];
   types?: string[];
@@ -33,7 +50,28 @@ export interface WorkerOptions {
   /** Does the work; returns the result. Default: echoes the task's context. */
   work?: (task: { id: string; description: string; context: unknown }, progress: (fraction: number) => Promise<void>) => Promise<Record<string, unknown>>;
   log?: (message: string) => void;
+  /** Blackboard mode: the artifact types this worker consumes (each arrives as a task reserved for it). */
+  consumes?: string[];
+  /** Blackboard mode: the artifact types it produces (declared; the default handler publishes one of each). */
+  publishes?: string[];
+  /** Blackboard mode: turns a task's input artifacts into output artifacts. Default: one artifact of each `publishes` type echoing the inputs. */
+  handle?: ArtifactHandler;
 }
+
+/** An input artifact as a handler receives it. */
+export interface InputArtifact {
+  id: string;
+  type: string;
+  payload: Record<string, unknown>;
+  tags: string[];
+  partitionKey?: string | null;
+  correlationId: string;
+}
+
+export type ArtifactHandler = (inputs: InputArtifact[], task: { id: string; type: string }) => Promise<ArtifactInput[]>;
+
+/** The task types of blackboard work (src/modules/artifacts/service.ts). */
+const BLACKBOARD_TASK_TYPES = ["artifact.consume", "artifact.run"];
 
 export interface RunningWorker {
   agentId: string;
@@ -46,16 +84,21 @@ export interface RunningWorker {
    * revoked (4403). Reconnecting cannot help then; it needs a new token.
    */
   readonly ended: Promise<string>;
+  /** How many times the access token was renewed (each time the subscription moved to a new connection). */
+  readonly renewals: number;
   stop(): Promise<void>;
 }
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const log = options.log ?? (() => undefined);
   const concurrency = options.concurrency ?? 1;
+  if (!options.token && !options.login) throw new Error("startWorker needs a token or a login");
+  let tokens: Tokens = options.login ? await logIn(options.url, options.login) : { accessToken: options.token!, refreshToken: null, expiresIn: 0 };
+  if (options.login) log(`signed in (${options.login.kind === "device" ? "device flow" : "client credentials"}); token valid ${tokens.expiresIn} s`);
   const request = async <R, V>(document: TypedDocumentNode<R, V>, variables: V): Promise<R> => {
     const response = await fetch(options.url, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${options.token}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${tokens.accessToken}` },
       body: JSON.stringify({ query: print(document), variables }),
     });
     const body = (await response.json()) as { data?: R; errors?: { message: string }[] };
@@ -67,6 +110,22 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   if (registered.__typename !== "RegisterAgentPayload") throw new Error(`could not register: ${JSON.stringify(registered)}`);
   const agentId = registered.agent.id;
   log(`registered as ${agentId}`);
+  const blackboard = (options.consumes?.length ?? 0) > 0 || (options.publishes?.length ?? 0) > 0;
+  if (blackboard) {
+    const declared = (
+      await request(WorkerDeclareArtifactTypesDocument, {
+        input: { agentId, consumes: options.consumes?.length ? [{ types: options.consumes }] : [], produces: options.publishes ?? [] },
+      })
+    ).declareArtifactTypes;
+    if (declared.__typename !== "DeclareArtifactTypesPayload") throw new Error(`could not declare artifact types: ${JSON.stringify(declared)}`);
+    log(`consumes ${options.consumes?.join(", ") || "nothing"}; publishes ${options.publishes?.join(", ") || "nothing"}`);
+  }
+  // Blackboard work is reserved for this agent; a type filter must not exclude it.
+  const claimTypes = options.types ? [...options.types, ...(blackboard ? BLACKBOARD_TASK_TYPES : [])] : null;
+  const handle: ArtifactHandler =
+    options.handle ??
+    (async (inputs) =>
+      (options.publishes ?? []).map((type) => ({ type, payload: { inputs: inputs.map((i) => ({ type: i.type, payload: i.payload })), by: options.name } })));
 
   let completed = 0;
   let active = 0;
@@ -83,21 +142,57 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       return { echo: task.context, by: options.name };
     });
 
-  async function runOne(task: { id: string; description: string; context: unknown }, leaseToken: string): Promise<void> {
+  /** A blackboard task: its inputs through the handler, the outputs published by the completion. */
+  async function consume(task: { id: string; type: string }): Promise<{ result: Record<string, unknown>; outputs: ArtifactInput[] }> {
+    const node = (await request(WorkerTaskInputsDocument, { taskId: task.id })).node;
+    const inputs = node && "inputArtifacts" in node ? (node.inputArtifacts as InputArtifact[]) : [];
+    const outputs = await handle(inputs, task);
+    return { result: { consumed: inputs.map((i) => i.id), published: outputs.length }, outputs };
+  }
+
+  async function runOne(task: { id: string; type: string; description: string; context: unknown }, leaseToken: string): Promise<void> {
     try {
       await request(WorkerStartDocument, { taskId: task.id, leaseToken });
-      const result = await work(task, async (fraction) => {
-        await request(WorkerProgressDocument, { taskId: task.id, leaseToken, progress: fraction });
-      });
-      const done = (await request(WorkerCompleteDocument, { taskId: task.id, leaseToken, result })).completeTask;
-      if (done.__typename === "CompleteTaskPayload") completed += 1;
-      else log(`task ${task.id} not completed: ${JSON.stringify(done)}`);
+      const { result, outputs } = BLACKBOARD_TASK_TYPES.includes(task.type)
+        ? await consume(task)
+        : {
+            result: await work(task, async (fraction) => {
+              await request(WorkerProgressDocument, { taskId: task.id, leaseToken, progress: fraction });
+            }),
+            outputs: null,
+          };
+      // With concurrency above 1, results without outputs go out together (completeTasks).
+      const refusal = concurrency > 1 && !outputs ? await completions.complete({ taskId: task.id, leaseToken, result }) : await completeOne(task.id, leaseToken, result, outputs);
+      if (refusal) log(`task ${task.id} not completed: ${refusal}`);
+      else completed += 1;
     } catch (error) {
       log(`task ${task.id} failed: ${String(error)}`);
     } finally {
       active -= 1;
       kick();
     }
+  }
+
+  /** Completes one task; returns why it was refused, or null. */
+  async function completeOne(taskId: string, leaseToken: string, result: Record<string, unknown>, outputs: ArtifactInput[] | null): Promise<string | null> {
+    const done = (await request(WorkerCompleteDocument, { taskId, leaseToken, result, outputs })).completeTask;
+    return done.__typename === "CompleteTaskPayload" ? null : JSON.stringify(done);
+  }
+
+  const completions = batcher<{ taskId: string; leaseToken: string; result: Record<string, unknown> }, string | null>(async (batch) => {
+    const payload = (await request(WorkerCompleteManyDocument, { completions: batch })).completeTasks;
+    if (payload.__typename !== "CompleteTasksPayload") return batch.map(() => JSON.stringify(payload));
+    return payload.outcomes.map((o) => (o.__typename === "Task" ? null : JSON.stringify(o)));
+  });
+
+  /** Claims tasks for the free slots: several at once (claimNextTasks) with concurrency above 1. */
+  async function claimSome(): Promise<{ task: { id: string; type: string; description: string; context: unknown }; leaseToken: string }[]> {
+    if (concurrency === 1) {
+      const claim = (await request(WorkerClaimDocument, { agentId, types: claimTypes })).claimNextTask;
+      return claim.__typename === "ClaimNextTaskPayload" && claim.task ? [{ task: claim.task, leaseToken: claim.leaseToken! }] : [];
+    }
+    const payload = (await request(WorkerClaimManyDocument, { agentId, types: claimTypes, max: concurrency - active })).claimNextTasks;
+    return payload.__typename === "ClaimNextTasksPayload" ? payload.claims : [];
   }
 
   /** Claims while there are free slots and claimable tasks; at most one pump at a time. */
@@ -108,10 +203,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       while (wanted && !stopped) {
         wanted = false;
         while (active < concurrency && !stopped) {
-          const claim = (await request(WorkerClaimDocument, { agentId, types: options.types ?? null })).claimNextTask;
-          if (claim.__typename !== "ClaimNextTaskPayload" || !claim.task) break;
-          active += 1;
-          void runOne(claim.task, claim.leaseToken!);
+          const claims = await claimSome();
+          if (claims.length === 0) break;
+          for (const claim of claims) {
+            active += 1;
+            void runOne(claim.task, claim.leaseToken);
+          }
         }
       }
     })()
@@ -129,44 +226,96 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   // graphql-ws re-sends this same payload on every reconnect: updating `after` in place makes the
   // resumed subscription start right after the last event this worker saw.
-  const variables: { agentId: string; types: string[] | null; after: string | null } = { agentId, types: options.types ?? null, after: null };
-  const ws = createClient({
-    url: options.url.replace(/^http/, "ws"),
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${options.token}` },
-    retryAttempts: Number.POSITIVE_INFINITY,
-    shouldRetry: (event) => !stopped && !isAccessClose(closeCode(event)),
-    on: {
-      connected: () => log(variables.after ? `connected; tasksAvailable resumes after cursor ${variables.after}` : "connected; subscribing to tasksAvailable"),
-      closed: (event) => {
-        if (stopped) return;
-        const code = closeCode(event);
-        if (!isAccessClose(code)) {
-          log("disconnected; reconnecting");
-          return;
-        }
-        const why = `${code === 4401 ? "access token expired" : "access token revoked"} (${code}); stopping: start again with a new token`;
-        log(why);
-        stopped = true;
-        clearInterval(heartbeat);
-        end(why);
+  const variables: { agentId: string; types: string[] | null; after: string | null } = { agentId, types: claimTypes, after: null };
+
+  /** One connection with its tasksAvailable subscription, under one access token. */
+  function subscribeWith(accessToken: string) {
+    let retired = false;
+    let onConnected: () => void = () => undefined;
+    const connected = new Promise<void>((resolve) => (onConnected = resolve));
+    const ws = createClient({
+      url: options.url.replace(/^http/, "ws"),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${accessToken}` },
+      retryAttempts: Number.POSITIVE_INFINITY,
+      shouldRetry: (event) => !stopped && !retired && !isAccessClose(closeCode(event)),
+      on: {
+        connected: () => {
+          onConnected();
+          log(variables.after ? `connected; tasksAvailable resumes after cursor ${variables.after}` : "connected; subscribing to tasksAvailable");
+        },
+        closed: (event) => {
+          if (stopped || retired) return;
+          const code = closeCode(event);
+          if (!isAccessClose(code)) {
+            log("disconnected; reconnecting");
+            return;
+          }
+          const why = `${code === 4401 ? "access token expired" : "access token revoked"} (${code}); stopping: start again with a new token`;
+          log(why);
+          stopped = true;
+          clearInterval(heartbeat);
+          clearTimeout(renewal);
+          end(why);
+        },
       },
-    },
-  });
-  const unsubscribe = ws.subscribe<{ tasksAvailable: { cursor: string } }>(
-    { query: print(WorkerTasksAvailableDocument), variables },
-    {
-      next: ({ data }) => {
-        if (data?.tasksAvailable) variables.after = data.tasksAvailable.cursor;
-        kick();
+    });
+    const unsubscribe = ws.subscribe<{ tasksAvailable: { cursor: string } }>(
+      { query: print(WorkerTasksAvailableDocument), variables },
+      {
+        next: ({ data }) => {
+          if (data?.tasksAvailable) variables.after = data.tasksAvailable.cursor;
+          kick();
+        },
+        error: (error) => {
+          if (retired) return;
+          const code = closeCode(error);
+          log(`subscription ended: ${code !== undefined ? `socket closed with ${code}` : error instanceof Error ? error.message : JSON.stringify(error)}`);
+        },
+        complete: () => undefined,
       },
-      error: (error) => {
-        const code = closeCode(error);
-        log(`subscription ended: ${code !== undefined ? `socket closed with ${code}` : error instanceof Error ? error.message : JSON.stringify(error)}`);
+    );
+    return {
+      connected,
+      async close() {
+        retired = true;
+        unsubscribe();
+        await ws.dispose();
       },
-      complete: () => undefined,
-    },
-  );
+    };
+  }
+
+  let live = subscribeWith(tokens.accessToken);
+  let renewals = 0;
+  let renewal: NodeJS.Timeout | undefined;
+  /**
+   * Renews the token before it expires. The subscription moves to a connection opened with the
+   * new token, which resumes from the cursor, before the old one closes: nothing is missed, and
+   * the server never has to close a connection for an expired token.
+   */
+  function scheduleRenewal(): void {
+    if (!options.login || !tokens.refreshToken || stopped) return;
+    const before = options.renewBeforeSeconds ?? tokens.expiresIn / 5;
+    renewal = setTimeout(() => void renewNow(), Math.max(tokens.expiresIn - before, 1) * 1000);
+    renewal.unref();
+  }
+  async function renewNow(): Promise<void> {
+    try {
+      tokens = await renew(options.url, options.login!, tokens.refreshToken!);
+      const previous = live;
+      live = subscribeWith(tokens.accessToken);
+      await live.connected;
+      await previous.close();
+      renewals += 1;
+      log(`renewed the access token (valid ${tokens.expiresIn} s); subscription moved to a new connection`);
+      kick();
+    } catch (error) {
+      log(`could not renew the access token: ${String(error)}; retrying in 5 s`);
+      tokens = { ...tokens, expiresIn: 5 + (options.renewBeforeSeconds ?? 0) };
+    }
+    scheduleRenewal();
+  }
+  scheduleRenewal();
 
   return {
     agentId,
@@ -177,11 +326,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       return variables.after;
     },
     ended,
+    get renewals() {
+      return renewals;
+    },
     async stop() {
       stopped = true;
       clearInterval(heartbeat);
-      unsubscribe();
-      await ws.dispose();
+      clearTimeout(renewal);
+      await live.close();
       await pumping;
     },
   };
@@ -196,4 +348,28 @@ function closeCode(event: unknown): number | undefined {
 /** 4401 (token expired) and 4403 (access revoked): reconnecting with the same token cannot help. */
 function isAccessClose(code: number | undefined): code is 4401 | 4403 {
   return code === 4401 || code === 4403;
+}
+
+/**
+ * Gathers calls made in the same turn of the event loop into one call of `run` (which answers
+ * each item, in order), so that results finishing together travel together.
+ */
+function batcher<Item, Answer>(run: (items: Item[]) => Promise<Answer[]>): { complete(item: Item): Promise<Answer> } {
+  let pending: { item: Item; resolve(answer: Answer): void; reject(error: unknown): void }[] = [];
+  const flush = (): void => {
+    const batch = pending;
+    pending = [];
+    run(batch.map((p) => p.item)).then(
+      (answers) => batch.forEach((p, i) => p.resolve(answers[i]!)),
+      (error: unknown) => batch.forEach((p) => p.reject(error)),
+    );
+  };
+  return {
+    complete(item) {
+      return new Promise<Answer>((resolve, reject) => {
+        if (pending.length === 0) setImmediate(flush);
+        pending.push({ item, resolve, reject });
+      });
+    },
+  };
 }

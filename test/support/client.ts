@@ -71,8 +71,11 @@ export interface Collector<T> {
   stop(): void;
 }
 
-/** Subscribes with a typed document and collects every event's field value. */
-export function collect<T, V>(client: WsClient, document: TypedDocumentNode<T, V>, variables: V): Collector<T> {
+/**
+ * Subscribes with a typed document and collects every event's field value. `extensions` go in the
+ * subscribe message (GraphiQL puts its Headers tab there: `{ headers: { Authorization } }`).
+ */
+export function collect<T, V>(client: WsClient, document: TypedDocumentNode<T, V>, variables: V, extensions?: Record<string, unknown>): Collector<T> {
   const waiters: (() => void)[] = [];
   let endedResolve!: () => void;
   const collector: Collector<T> = {
@@ -94,7 +97,7 @@ export function collect<T, V>(client: WsClient, document: TypedDocumentNode<T, V
   };
   const notify = () => waiters.splice(0).forEach((w) => w());
   collector.stop = client.subscribe(
-    { query: print(document), variables: variables as Record<string, unknown> },
+    { query: print(document), variables: variables as Record<string, unknown>, ...(extensions ? { extensions } : {}) },
     {
       next: (result) => {
         if (result.errors) collector.errors.push(...result.errors);
@@ -115,4 +118,12 @@ export function collect<T, V>(client: WsClient, document: TypedDocumentNode<T, V
     },
   );
   return collector;
+}
+
+/**
+ * `promise`, or a rejection if it has not settled within 30 s: a stall detector for tests that
+ * check the server keeps answering — it trips only on a server that stopped, never on a slow one.
+ */
+export function withinStallBound<T>(promise: Promise<T>, what: string): Promise<T> {
+  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within 30 s — the server stalled`)), 30_000).unref())]);
 }

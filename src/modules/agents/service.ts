@@ -37,7 +37,14 @@ export async function registerAgent(db: PrismaClient, actor: Actor, input: Regis
   const holder = { type: "AGENT" as const, id: `new agent ${valid.name}` };
   return quotas.recordingRefusals(db, actor, holder, () => db.$transaction(async (tx) => {
     const agent = await tx.agent.create({
-      data: { ...valid, config: json(valid.config), metadata: json(valid.metadata), capabilities: normalizeCapabilities(valid.capabilities), workspaceId: actor.workspaceId },
+      data: {
+        ...valid,
+        config: json(valid.config),
+        metadata: json(valid.metadata),
+        capabilities: normalizeCapabilities(valid.capabilities),
+        workspaceId: actor.workspaceId,
+        registeredBy: actor.subject,
+      },
     });
     // Over the agents quota this throws, rolling the registration back.
     await quotas.allocate(tx, actor, "agents", { type: "AGENT", id: agent.id }, 1);
@@ -104,6 +111,8 @@ export async function markUnresponsiveAgents(db: PrismaClient, thresholds: Healt
     SELECT a.id, a."workspaceId", coalesce(a."lastHeartbeatAt", a."createdAt") AS since FROM "Agent" a
     WHERE a.status <> 'TERMINATED' AND coalesce(a."lastHeartbeatAt", a."createdAt") < ${silentBefore}
       AND NOT EXISTS (SELECT 1 FROM "Event" e WHERE e."workspaceId" = a."workspaceId" AND e.topic = 'agent' AND e."entityId" = a.id
+                      AND e.type = 'agent.unresponsive' AND e."createdAt" >= coalesce(a."lastHeartbeatAt", a."createdAt"))
+      AND NOT EXISTS (SELECT 1 FROM "PendingEvent" e WHERE e."workspaceId" = a."workspaceId" AND e.topic = 'agent' AND e."entityId" = a.id
                       AND e.type = 'agent.unresponsive' AND e."createdAt" >= coalesce(a."lastHeartbeatAt", a."createdAt"))
     LIMIT ${batchSize}`;
   for (const agent of silent) {

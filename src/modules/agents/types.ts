@@ -70,6 +70,10 @@ export const AgentRef = builder.prismaNode("Agent", {
     lastHeartbeatAt: t.expose("lastHeartbeatAt", { type: "DateTime", nullable: true, description: "When the last heartbeat arrived; null if none yet." }),
     terminatedAt: t.expose("terminatedAt", { type: "DateTime", nullable: true, description: "When the agent was terminated; null while it is not." }),
     terminationReason: t.exposeString("terminationReason", { nullable: true, description: "Why the agent was terminated, as given by the operator." }),
+    registeredBy: t.exposeString("registeredBy", {
+      nullable: true,
+      description: "Subject of the token that registered the agent. That token acts as this agent when artifact visibility is checked (PRIVATE readers, LABELLED labels, producer).",
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the agent registered." }),
     updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When the agent last changed." }),
   }),

@@ -1,7 +1,7 @@
 /** Read access to the audit trail. */
 import { GraphQLError } from "graphql";
 import { actorOf, type Context } from "../../context.ts";
-import { anyScope, builder, connectionOptions, everyScope, pageSizeLimit } from "../../schema/builder.ts";
+import { anyScope, builder, connectionLimits, connectionOptions, everyScope } from "../../schema/builder.ts";
 import { AUDIT_DOMAINS, auditWhere, DOMAIN_READ_SCOPE, isAuditDomain, readableDomains, readScopesOf } from "./service.ts";
 import { AuditEntryRef } from "./types.ts";
 
@@ -10,7 +10,7 @@ const AuditTrailFilter = builder.inputType("AuditTrailFilter", {
   fields: (t) => ({
     domain: t.stringList({
       required: false,
-      description: "Any of these domains (agent, swarm, task, quota, finding, conflict, token); needs the read scope of each (token: admin). Omitted or empty: every domain your token can read.",
+      description: "Any of these domains (agent, swarm, task, quota, finding, conflict, token, artifact, correlation); needs the read scope of each (token, artifact and correlation: admin). Omitted or empty: every domain your token can read.",
     }),
     entity: t.globalID({ required: false, description: "Only changes to this entity (any global id)." }),
     actor: t.string({ required: false, description: "Only changes made by this token subject (\"system\" for housekeeping)." }),
@@ -49,10 +49,17 @@ builder.queryFields((t) => ({
       description:
         "Every recorded state change of your workspace, oldest first: the event log, written in the same transaction as each change. Needs the read scope of every domain asked for (agent → agents:read, swarm → swarms:read, task → tasks:read, finding and conflict → findings:read); without a domain filter, lists the domains your token can read.",
       authScopes: (_root, { filter }) => requiredScopes(filter),
-      maxSize: pageSizeLimit,
+      maxSize: connectionLimits("bigint"),
       args: { filter: t.arg({ type: AuditTrailFilter, required: false, description: "Conditions the entries must meet." }) },
-      resolve: (query, _root, { filter }, ctx) => ctx.db.event.findMany({ ...query, where: where(ctx, filter), orderBy: { id: "asc" } }),
-      totalCount: (_root, { filter }, ctx) => ctx.db.event.count({ where: where(ctx, filter) }),
+      // settle(): changes committed before this request are listed, however recent.
+      resolve: async (query, _root, { filter }, ctx) => {
+        await ctx.events.tailer.settle();
+        return ctx.db.event.findMany({ ...query, where: where(ctx, filter), orderBy: { id: "asc" } });
+      },
+      totalCount: async (_root, { filter }, ctx) => {
+        await ctx.events.tailer.settle();
+        return ctx.db.event.count({ where: where(ctx, filter) });
+      },
     },
     connectionOptions("A page of audit entries."),
     { description: "An audit entry in a page." },

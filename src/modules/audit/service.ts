@@ -5,7 +5,7 @@
  * only decides who may read which part of it and how it is filtered.
  *
  * Vocabulary
- * - domain: an event topic (agent, swarm, task, quota, finding, conflict, token).
+ * - domain: an event topic (agent, swarm, task, quota, finding, conflict, token, artifact, correlation, memory, context, session, webhook).
  * - action: an event type, e.g. "conflict.resolved".
  *
  * Access rule: reading a domain's entries needs that domain's read scope (admin reads all). A
@@ -26,12 +26,23 @@ export const DOMAIN_READ_SCOPE = {
   finding: "findings:read",
   conflict: "findings:read",
   token: "admin",
+  // Artifact entries would bypass artifact visibility (a PRIVATE artifact's type and tags), so
+  // only admins, who see every artifact anyway, read them here.
+  artifact: "admin",
+  correlation: "admin",
+  // The trail knows nothing of memory access levels or context scopes: only admins (who see every
+  // entry and item anyway) read those domains there; memoryEvents/contextEvents apply the rule.
+  memory: "admin",
+  context: "admin",
+  session: "sessions:read",
+  identity: "admin",
+  webhook: "webhooks:read",
 } as const satisfies Record<EventTopic, Scope>;
 
 export const AUDIT_DOMAINS = Object.keys(DOMAIN_READ_SCOPE) as EventTopic[];
 
-/** The GraphQL type whose global id names an entity of each domain. */
-export const DOMAIN_ENTITY_TYPE = { agent: "Agent", swarm: "Swarm", task: "Task", quota: "Quota", finding: "Finding", conflict: "Conflict", token: "TokenRevocation" } as const satisfies Record<EventTopic, string>;
+/** The GraphQL type whose global id names an entity of each domain (correlations are named by their own id). */
+export const DOMAIN_ENTITY_TYPE = { agent: "Agent", swarm: "Swarm", task: "Task", quota: "Quota", finding: "Finding", conflict: "Conflict", token: "TokenRevocation", artifact: "Artifact", correlation: null, memory: "MemoryEntry", context: "ContextItem", session: "Session", webhook: "Webhook", identity: null } as const satisfies Record<EventTopic, string | null>;
 
 export function isAuditDomain(value: string): value is EventTopic {
   return Object.hasOwn(DOMAIN_READ_SCOPE, value);

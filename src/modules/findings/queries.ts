@@ -22,7 +22,7 @@ const FindingFilter = builder.inputType("FindingFilter", {
     status: t.field({ type: [FindingStatusEnum], required: false, description: "Any of these statuses." }),
     text: t.string({
       required: false,
-      description: 'Claims matching this full-text query (PostgreSQL websearch syntax: words, "quoted phrases", -excluded, or; English stemming).',
+      description: 'Claims matching this full-text query (PostgreSQL websearch syntax: words, "quoted phrases", -excluded, or; English stemming); at most MAX_SEARCH_TEXT_LENGTH (default 500) characters.',
     }),
   }),
 });
@@ -40,7 +40,7 @@ type FindingFilterShape = {
 
 /** Ids matching a full-text query, once per operation even though the page and totalCount both need them. */
 const textMatchLoader = defineLoader<string, string[]>("finding.textMatch", (ctx, texts) =>
-  Promise.all(texts.map((text) => findingIdsMatching(ctx.db, actorOf(ctx).workspaceId, text))),
+  Promise.all(texts.map((text) => findingIdsMatching(ctx.db, actorOf(ctx).workspaceId, text, ctx.config.maxSearchTextLength))),
 );
 
 async function findingWhere(ctx: Context, filter: FindingFilterShape | null | undefined): Promise<Prisma.FindingWhereInput> {

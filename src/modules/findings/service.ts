@@ -317,7 +317,9 @@ export async function resolveConflict(db: PrismaClient, actor: Actor, conflictId
  * (`redis "append only" -cluster`), with PostgreSQL full-text search over the generated
  * `searchVector` column (to_tsvector('english', claim), GIN-indexed).
  */
-export async function findingIdsMatching(db: Db, workspaceId: string, text: string): Promise<string[]> {
+export async function findingIdsMatching(db: Db, workspaceId: string, text: string, maxLength: number): Promise<string[]> {
+  // PostgreSQL parses the query recursively: a long one overflows the embedded database's stack.
+  if (text.length > maxLength) throw new InvalidInputError([{ path: "filter.text", message: `must be at most ${maxLength} characters (MAX_SEARCH_TEXT_LENGTH)` }]);
   const rows = await db.$queryRaw<{ id: string }[]>`
     SELECT id FROM "Finding"
     WHERE "workspaceId" = ${workspaceId} AND "searchVector" @@ websearch_to_tsquery('english', ${text})`;

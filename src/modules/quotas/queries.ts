@@ -1,4 +1,5 @@
 /** Read access to quotas, usage and allocations. */
+import { openSubscriptionCount } from "./openSubscriptions.ts";
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { actorOf } from "../../context.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
@@ -25,12 +26,12 @@ builder.queryFields((t) => ({
   }),
   quotaUsage: t.field({
     type: [QuotaUsageRef],
-    description: "Limit, allocated and available per resource: the given ones, or every resource with a quota or a default. `subscriptions` counts the open subscriptions on the server process that answers.",
+    description: "Limit, allocated and available per resource: the given ones, or every resource with a quota or a default. `subscriptions` counts the open subscriptions of the workspace on every replica.",
     authScopes: { scope: "quotas:read" },
     args: { resources: t.arg.stringList({ required: false, description: "Only these resources." }) },
-    resolve: (_root, { resources }, ctx) => {
+    resolve: async (_root, { resources }, ctx) => {
       const { workspaceId } = actorOf(ctx);
-      return quotaUsage(ctx.db, workspaceId, resources, { subscriptions: ctx.events.limiter.openInWorkspace(workspaceId) });
+      return quotaUsage(ctx.db, workspaceId, resources, { subscriptions: await openSubscriptionCount(ctx.db, workspaceId) });
     },
   }),
   allocations: t.prismaConnection(

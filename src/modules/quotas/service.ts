@@ -146,6 +146,25 @@ export async function release(tx: Db, actor: Actor, holder: Holder, resource: st
   return released;
 }
 
+/**
+ * Changes the units in use of a CAPACITY resource counted by its owner rather than by
+ * allocations (memory.bytes: the bytes of live memory entries), in the caller's transaction.
+ * Growth beyond the limit is refused; shrinking always succeeds. One statement in the common
+ * case, so the quota row is locked only from there to the caller's commit: call it last.
+ * @throws QuotaExceededError when `delta` > 0 does not fit
+ */
+export async function adjustCapacity(tx: Db, actor: Actor, resource: string, delta: number): Promise<void> {
+  if (delta === 0) return;
+  const updated = await tx.$executeRaw`
+    UPDATE "Quota" SET allocated = GREATEST(allocated + ${delta}, 0), "updatedAt" = now()
+    WHERE "workspaceId" = ${actor.workspaceId} AND resource = ${resource} AND (${delta} <= 0 OR allocated + ${delta} <= "limit")`;
+  if (updated > 0) return;
+  // No row yet (first use of the default), or no room: decide under the row lock.
+  const quota = await lockQuota(tx, actor.workspaceId, resource);
+  if (delta > 0 && quota.allocated + delta > quota.limit) throw new QuotaExceededError(resource, quota.limit, quota.allocated, delta, null);
+  await tx.quota.update({ where: { id: quota.id }, data: { allocated: Math.max(quota.allocated + delta, 0) } });
+}
+
 export interface Usage {
   resource: string;
   kind: "CAPACITY" | "RATE";
@@ -157,24 +176,8 @@ export interface Usage {
 }
 
 /**
- * Admits one more open subscription when the workspace's `subscriptions` quota has room. Open
- * subscriptions live in server processes (they end with their connection), so they are counted
- * there, not allocated in the database: `open` is this process's count.
- * @throws QuotaExceededError (recorded as a `quota.refused` event)
- */
-export async function admitSubscription(db: PrismaClient, actor: Actor, open: number): Promise<void> {
-  const quota = await db.quota.findUnique({ where: { workspaceId_resource: { workspaceId: actor.workspaceId, resource: "subscriptions" } }, select: { limit: true } });
-  const limit = quota?.limit ?? defaultQuota("subscriptions")!.limit;
-  if (open < limit) return;
-  const error = new QuotaExceededError("subscriptions", limit, open, 1, null);
-  await db.$transaction((tx) => lockQuota(tx, actor.workspaceId, "subscriptions"));
-  await recordRefusal(db, actor, error, { type: "EXTERNAL", id: `subscription of ${actor.subject}` });
-  throw error;
-}
-
-/**
  * Usage of the given resources (default: every resource with a quota or a default). `live`
- * supplies counts kept outside the database (open subscriptions of this process).
+ * supplies counts kept outside the Allocation table (open subscriptions).
  */
 export async function quotaUsage(db: Db, workspaceId: string, resources?: readonly string[] | null, live: Record<string, number> = {}): Promise<Usage[]> {
   const quotas = await db.quota.findMany({ where: { workspaceId, resource: resources ? { in: [...resources] } : undefined } });
@@ -203,7 +206,7 @@ export async function quotaUsage(db: Db, workspaceId: string, resources?: readon
 // ── internals ───────────────────────────────────────────────────────────────────────────────
 
 /** Locks the workspace's quota row for `resource`, creating it from the default first if needed. */
-async function lockQuota(tx: Db, workspaceId: string, resource: string): Promise<Quota> {
+export async function lockQuota(tx: Db, workspaceId: string, resource: string): Promise<Quota> {
   const locked = await selectQuotaForUpdate(tx, workspaceId, resource);
   if (locked) return locked;
   const fallback = defaultQuota(resource);

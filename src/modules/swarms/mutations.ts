@@ -95,7 +95,7 @@ builder.mutationFields((t) => ({
   }),
   pauseSwarm: t.field({
     type: SwarmPayload("PauseSwarmPayload", "The paused swarm."),
-    description: "Pauses an ACTIVE swarm.",
+    description: "Pauses an ACTIVE swarm: its PENDING tasks are not claimable (nor offered by tasksAvailable) until it resumes; claimTask and assignTask on them answer IllegalTransitionError. Tasks already held finish normally, and new tasks may still be added.",
     authScopes: { scope: "swarms:write" },
     errors: { types: transitionErrors },
     args: { input: t.arg({ type: SwarmIdInput("PauseSwarmInput", "Which swarm to pause."), required: true, description: "Which swarm." }) },
@@ -103,7 +103,7 @@ builder.mutationFields((t) => ({
   }),
   resumeSwarm: t.field({
     type: SwarmPayload("ResumeSwarmPayload", "The resumed swarm."),
-    description: "Resumes a PAUSED swarm.",
+    description: "Resumes a PAUSED swarm: its PENDING tasks are claimable again, and agents following tasksAvailable are offered them at once.",
     authScopes: { scope: "swarms:write" },
     errors: { types: transitionErrors },
     args: { input: t.arg({ type: SwarmIdInput("ResumeSwarmInput", "Which swarm to resume."), required: true, description: "Which swarm." }) },
@@ -111,7 +111,7 @@ builder.mutationFields((t) => ({
   }),
   archiveSwarm: t.field({
     type: SwarmPayload("ArchiveSwarmPayload", "The archived swarm."),
-    description: "Archives a swarm for good: it stays readable, but nothing about it can change.",
+    description: "Archives a swarm for good: it stays readable, but nothing about it can change, and creating a task in it answers IllegalTransitionError. Tasks already in it run to their end.",
     authScopes: { scope: "swarms:write" },
     errors: { types: transitionErrors },
     args: { input: t.arg({ type: SwarmIdInput("ArchiveSwarmInput", "Which swarm to archive."), required: true, description: "Which swarm." }) },

@@ -2,6 +2,7 @@
 import { SCOPES } from "../../auth/scopes.ts";
 import type { Principal } from "../../auth/tokens.ts";
 import { builder } from "../../schema/builder.ts";
+import type { SystemStatus } from "./status.ts";
 
 const Viewer = builder.objectRef<Principal>("Viewer").implement({
   description: "The caller, as identified by its access token.",
@@ -34,5 +35,39 @@ builder.queryFields((t) => ({
     type: [ScopeInfo],
     description: "Every scope a token can carry, with what it allows. Needs no token.",
     resolve: () => Object.entries(SCOPES).map(([name, description]) => ({ name, description })),
+  }),
+}));
+
+const DatabaseKind = builder.enumType("DatabaseKind", {
+  description: "Which database the server runs on.",
+  values: {
+    PGLITE: { description: "The embedded PGlite database (one process, DATA_DIR)." },
+    POSTGRES: { description: "PostgreSQL (DATABASE_URL); any number of replicas." },
+  } as const,
+});
+
+const SystemStatusRef = builder.objectRef<SystemStatus>("SystemStatus").implement({
+  description: "The answering server's state: what operators read from status endpoints, in GraphQL. Uptime and tailer figures are this replica's; migrations and replicas are the deployment's.",
+  fields: (t) => ({
+    version: t.exposeString("version", { description: "The swarmgraph version this replica runs, e.g. 0.7.0." }),
+    startedAt: t.field({ type: "DateTime", description: "When this replica started serving.", resolve: (s) => s.startedAt }),
+    uptimeSeconds: t.exposeInt("uptimeSeconds", { description: "Whole seconds since startedAt." }),
+    databaseKind: t.field({ type: DatabaseKind, description: "The database this replica runs on.", resolve: (s) => s.databaseKind }),
+    migrationsApplied: t.exposeInt("migrationsApplied", { description: "How many of the migrations this version ships are applied to the database." }),
+    latestMigration: t.exposeString("latestMigration", { nullable: true, description: "Name of the newest applied migration; null before the first." }),
+    pendingMigrations: t.exposeStringList("pendingMigrations", { description: "Migrations this version ships that the database lacks (empty when ready); /ready answers 503 while any are pending." }),
+    replicasSeen: t.exposeInt("replicasSeen", { description: "Server processes that heartbeated recently (this one included): the replicas sharing the database." }),
+    eventLogHead: t.string({ description: "Position of the newest sequenced event (a cursor, as a decimal string).", resolve: (s) => s.eventLogHead.toString() }),
+    tailerPosition: t.string({ description: "Position of the last event this replica delivered to its subscribers (a cursor, as a decimal string).", resolve: (s) => s.tailerPosition.toString() }),
+    tailerLagEvents: t.exposeInt("tailerLagEvents", { description: "Committed events this replica has not yet delivered to subscribers (0 when caught up)." }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  systemStatus: t.field({
+    type: SystemStatusRef,
+    description: "The server's version, uptime, database, migrations, replicas and event-tailer lag. Needs a token (any scope).",
+    authScopes: { authenticated: true },
+    resolve: (_root, _args, ctx) => ctx.status.read(),
   }),
 }));

@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Db, PrismaClient } from "../../db/client.ts";
-import { DependencyCycleError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { lockRow } from "../../db/locks.ts";
+import { DependencyCycleError, IdempotencyKeyReusedError, IllegalTransitionError, InvalidInputError, NotFoundError } from "../../errors.ts";
 import { type Actor, recordEvent } from "../../events/eventLog.ts";
 import type { Prisma, Task } from "../../generated/prisma/client.ts";
 import { jsonObjectRule, labelListRule, labelRule, longTextRule, parseInput } from "../../validation.ts";
@@ -33,7 +34,17 @@ const taskFields = {
 };
 const taskSchema = z.object(taskFields);
 export type CreateTaskInput = z.input<typeof taskSchema>;
-type TaskSpec = z.output<typeof taskSchema> & { dependsOnKeys?: string[]; key?: string };
+type TaskSpec = z.output<typeof taskSchema> & { dependsOnKeys?: string[]; key?: string } & BlackboardFields;
+
+/** What blackboard work (src/modules/artifacts) adds to a task: set by the server, never by clients. */
+export interface BlackboardFields {
+  /** Only this agent may claim the task. */
+  reservedForId?: string;
+  /** The correlation (workflow) the task works for. */
+  correlationId?: string;
+  /** Not claimable before this instant (an artifact visible only from then on). */
+  availableAt?: Date;
+}
 
 const idempotencyKeyRule = z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters").nullish();
 
@@ -94,6 +105,18 @@ export async function createTaskGraph(db: PrismaClient, actor: Actor, input: z.i
     }
     return valid.tasks.map((spec) => created.get(spec.key)!);
   });
+}
+
+/**
+ * Creates blackboard tasks in the caller's transaction (consumers of a published artifact,
+ * runAgent), validated and counted against tasks.created_per_hour like any other task.
+ * @returns the tasks in input order
+ */
+export async function createTasksWithin(tx: Db, actor: Actor, specs: readonly (CreateTaskInput & BlackboardFields)[]): Promise<Task[]> {
+  const valid = specs.map((spec, i) => ({ ...parseInput(taskSchema, spec, `tasks.${i}`), reservedForId: spec.reservedForId, correlationId: spec.correlationId, availableAt: spec.availableAt }));
+  const tasks = await insertTasks(tx, actor, valid, (i) => `tasks.${i}`);
+  await chargeCreationRate(tx, actor, tasks.length);
+  return tasks;
 }
 
 /**
@@ -215,8 +238,11 @@ async function insertTasks(tx: Db, actor: Actor, specs: readonly TaskSpec[], pat
   const created: Task[] = [];
   for (const [i, spec] of specs.entries()) {
     const at = pathOf(i);
-    if (spec.swarmId && !(await tx.swarm.findFirst({ where: { id: spec.swarmId, workspaceId: actor.workspaceId }, select: { id: true } }))) {
-      throw new NotFoundError("Swarm", spec.swarmId);
+    if (spec.swarmId) {
+      // Share-locked: an archive waits for this creation, and an archived swarm takes no new work.
+      const swarm = await lockRow<"ACTIVE" | "PAUSED" | "ARCHIVED">(tx, "Swarm", spec.swarmId, actor.workspaceId, "SHARE");
+      if (!swarm) throw new NotFoundError("Swarm", spec.swarmId);
+      if (swarm.status === "ARCHIVED") throw new IllegalTransitionError("Swarm", spec.swarmId, swarm.status, "add tasks", ["ACTIVE", "PAUSED"]);
     }
     const parent = spec.parentId ? await tx.task.findFirst({ where: { id: spec.parentId, workspaceId: actor.workspaceId }, select: { id: true, depth: true, status: true } }) : null;
     if (spec.parentId && !parent) throw new NotFoundError("Task", spec.parentId);
@@ -252,7 +278,7 @@ async function insertTasks(tx: Db, actor: Actor, specs: readonly TaskSpec[], pat
       topic: "task",
       type: "task.created",
       entityId: task.id,
-      payload: { type: task.type, priority: task.priority, status: task.status, parentId: task.parentId, dependsOn },
+      payload: { type: task.type, priority: task.priority, status: task.status, parentId: task.parentId, dependsOn, ...(task.reservedForId ? { reservedForId: task.reservedForId } : {}) },
     });
     created.push(task);
   }

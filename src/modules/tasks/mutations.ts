@@ -1,9 +1,13 @@
 /** Changes to tasks: creation by operators, claims and the holder's calls by agents. */
 import type { Task } from "../../generated/prisma/client.ts";
 import { type Context, actorOf } from "../../context.ts";
-import { CapabilityMismatchError, DependencyCycleError, IdempotencyKeyReusedError, IllegalTransitionError, LeaseLostError, NotFoundError, QuotaExceededError } from "../../errors.ts";
+import { CapabilityMismatchError, DependencyCycleError, IdempotencyKeyReusedError, IllegalTransitionError, InvalidInputError, LeaseLostError, NotFoundError, QuotaExceededError } from "../../errors.ts";
 import { builder, type SchemaTypesOf } from "../../schema/builder.ts";
 import { rawId } from "../../schema/globalIds.ts";
+import { GraphQLError } from "graphql";
+import { grants } from "../../auth/scopes.ts";
+import * as artifacts from "../artifacts/service.ts";
+import { ArtifactInputRef, type ArtifactInputShape, toArtifactInput } from "../artifacts/types.ts";
 import * as creation from "./creation.ts";
 import * as tasks from "./service.ts";
 import { TaskPriorityEnum, TaskRef } from "./types.ts";
@@ -90,6 +94,32 @@ const ClaimNextTaskInput = builder.inputType("ClaimNextTaskInput", {
   }),
 });
 
+const ClaimNextTasksInput = builder.inputType("ClaimNextTasksInput", {
+  description: "Which agent claims, how many tasks at most, and which.",
+  fields: (t) => ({
+    agentId: t.globalID({ required: true, description: "The claiming agent (must be IDLE or BUSY)." }),
+    max: t.int({ required: true, description: `How many tasks to claim at most (1–${tasks.MAX_CLAIM_BATCH}); fewer when fewer are claimable or the tasks.running quota has less room.` }),
+    types: t.stringList({ required: false, description: "Only tasks of these types." }),
+    swarmId: t.globalID({ required: false, description: "Only tasks of this swarm." }),
+  }),
+});
+
+const TaskCompletionInput = builder.inputType("TaskCompletionInput", {
+  description: "The result of one held task of a batch.",
+  fields: (t) => ({
+    taskId: t.globalID({ required: true, description: "The task." }),
+    leaseToken: t.string({ required: true, description: "The lease token from the claim." }),
+    result: t.field({ type: "JSONObject", required: false, description: "The result, at most 64 KiB." }),
+  }),
+});
+
+const CompleteTasksInput = builder.inputType("CompleteTasksInput", {
+  description: `Results of several held tasks (at most ${tasks.MAX_CLAIM_BATCH}). Each completes or is refused on its own.`,
+  fields: (t) => ({
+    completions: t.field({ type: [TaskCompletionInput], required: true, description: "The results, in any order." }),
+  }),
+});
+
 const ClaimTaskInput = builder.inputType("ClaimTaskInput", {
   description: "An agent claiming one given task.",
   fields: (t) => ({
@@ -110,7 +140,16 @@ const LeaseInput = (name: string, description: string, extra?: "progress" | "com
             partialResult: t.field({ type: "JSONObject", required: false, description: "Partial result so far, at most 64 KiB." }),
           }
         : {}),
-      ...(extra === "complete" ? { result: t.field({ type: "JSONObject", required: false, description: "The result, at most 64 KiB." }) } : {}),
+      ...(extra === "complete"
+        ? {
+            result: t.field({ type: "JSONObject", required: false, description: "The result, at most 64 KiB." }),
+            outputs: t.field({
+              type: [ArtifactInputRef],
+              required: false,
+              description: "Artifacts the work produced (needs artifacts:write): published in the completion's transaction, produced by the holder, into the task's correlation, and handed to their consumers.",
+            }),
+          }
+        : {}),
       ...(extra === "fail"
         ? {
             error: t.field({ type: "JSONObject", required: true, description: "What went wrong, e.g. { message, code }." }),
@@ -140,7 +179,7 @@ const CancelTaskInput = builder.inputType("CancelTaskInput", {
 });
 
 const holderErrors = [NotFoundError, LeaseLostError, IllegalTransitionError];
-const creationErrors = [NotFoundError, IdempotencyKeyReusedError, QuotaExceededError];
+const creationErrors = [NotFoundError, IllegalTransitionError, IdempotencyKeyReusedError, QuotaExceededError];
 
 type GlobalId = { typename: string; id: string };
 interface TaskInputShape {
@@ -252,8 +291,59 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError, IllegalTransitionError, QuotaExceededError] },
     args: { input: t.arg({ type: ClaimNextTaskInput, required: true, description: "Who claims, and what." }) },
     resolve: async (_root, { input }, ctx) => ({
-      claim: await tasks.claimNextTask(ctx.db, actorOf(ctx), rawId(input.agentId, "Agent"), { types: input.types, swarmId: input.swarmId ? rawId(input.swarmId, "Swarm") : null }, lease(ctx)),
+      claim: await tasks.claimNextTask(ctx.db, ctx.sql, actorOf(ctx), rawId(input.agentId, "Agent"), { types: input.types, swarmId: input.swarmId ? rawId(input.swarmId, "Swarm") : null }, lease(ctx)),
     }),
+  }),
+  claimNextTasks: t.field({
+    type: builder.objectRef<{ claims: tasks.Claim[] }>("ClaimNextTasksPayload").implement({
+      description: "The claims, best first; empty when nothing was claimable.",
+      fields: (p) => ({
+        claims: p.field({
+          type: [ClaimPayload("TaskClaim", "One claimed task with its lease.", false)],
+          description: "The claimed tasks with their lease tokens, in claim order.",
+          resolve: (payload) => payload.claims.map((claim) => ({ claim })),
+        }),
+      }),
+    }),
+    description: `Atomically claims up to \`max\` tasks for the agent in one statement (a worker with concurrency above 1), in claimNextTask's order. Two agents never get the same task; the tasks.running quota is never exceeded (a full quota with claimable work gives QuotaExceededError).`,
+    authScopes: { scope: "tasks:claim" },
+    errors: { types: [NotFoundError, IllegalTransitionError, QuotaExceededError, InvalidInputError] },
+    args: { input: t.arg({ type: ClaimNextTasksInput, required: true, description: "Who claims, how many, and what." }) },
+    resolve: async (_root, { input }, ctx) => {
+      if (!Number.isInteger(input.max) || input.max < 1 || input.max > tasks.MAX_CLAIM_BATCH) {
+        throw new InvalidInputError([{ path: "input.max", message: `must be between 1 and ${tasks.MAX_CLAIM_BATCH}` }]);
+      }
+      const filter = { types: input.types, swarmId: input.swarmId ? rawId(input.swarmId, "Swarm") : null };
+      return { claims: await tasks.claimNextTasks(ctx.db, ctx.sql, actorOf(ctx), rawId(input.agentId, "Agent"), filter, input.max, lease(ctx)) };
+    },
+  }),
+  completeTasks: t.field({
+    type: builder.objectRef<{ outcomes: tasks.CompletionOutcome[] }>("CompleteTasksPayload").implement({
+      description: "One outcome per completion, in input order.",
+      fields: (p) => ({
+        outcomes: p.field({
+          type: [TaskRef],
+          description: "What became of each completion, in input order: the completed task, or the error that refused it (as completeTask would refuse it).",
+          itemErrors: {
+            types: [NotFoundError, LeaseLostError, IllegalTransitionError, InvalidInputError],
+            union: { name: "TaskCompletionResult", description: "The outcome of one completion of a batch." },
+          },
+          // A refused item is its error object: the errors plugin turns it into the union member.
+          resolve: (payload) => payload.outcomes.map((outcome) => outcome.task ?? (outcome.error as unknown as Task)),
+        }),
+      }),
+    }),
+    description: "The holder completes several tasks at once (a worker's batch). Each completes or is refused on its own, as completeTask would; the ordinary ones complete together in one statement.",
+    authScopes: { scope: "tasks:claim" },
+    errors: { types: [InvalidInputError] },
+    args: { input: t.arg({ type: CompleteTasksInput, required: true, description: "The results." }) },
+    resolve: async (_root, { input }, ctx) => {
+      if (input.completions.length < 1 || input.completions.length > tasks.MAX_CLAIM_BATCH) {
+        throw new InvalidInputError([{ path: "input.completions", message: `must hold between 1 and ${tasks.MAX_CLAIM_BATCH} completions` }]);
+      }
+      const items = input.completions.map((c) => ({ taskId: rawId(c.taskId, "Task"), leaseToken: c.leaseToken, result: c.result }));
+      return { outcomes: await tasks.completeTasks(ctx.db, ctx.sql, actorOf(ctx), items) };
+    },
   }),
   claimTask: t.field({
     type: ClaimPayload("ClaimTaskPayload", "The claim.", false),
@@ -269,7 +359,7 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "tasks:claim" },
     errors: { types: holderErrors },
     args: { input: t.arg({ type: LeaseInput("StartTaskInput", "The task and its lease token."), required: true, description: "The task and its lease token." }) },
-    resolve: async (_root, { input }, ctx) => ({ task: await tasks.startTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, lease(ctx)) }),
+    resolve: async (_root, { input }, ctx) => ({ task: await tasks.startTask(ctx.db, ctx.sql, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, lease(ctx)) }),
   }),
   reportProgress: t.field({
     type: TaskPayload("ReportProgressPayload", "The task with its new progress."),
@@ -278,7 +368,7 @@ builder.mutationFields((t) => ({
     errors: { types: holderErrors },
     args: { input: t.arg({ type: LeaseInput("ReportProgressInput", "Progress of a held task.", "progress"), required: true, description: "The progress report." }) },
     resolve: async (_root, { input }, ctx) => ({
-      task: await tasks.reportProgress(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, { progress: input.progress as number, partialResult: input.partialResult as Record<string, unknown> | null }, lease(ctx)),
+      task: await tasks.reportProgress(ctx.db, ctx.sql, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, { progress: input.progress as number, partialResult: input.partialResult as Record<string, unknown> | null }, lease(ctx)),
     }),
   }),
   completeTask: t.field({
@@ -287,7 +377,14 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "tasks:claim" },
     errors: { types: holderErrors },
     args: { input: t.arg({ type: LeaseInput("CompleteTaskInput", "The result of a held task.", "complete"), required: true, description: "The result." }) },
-    resolve: async (_root, { input }, ctx) => ({ task: await tasks.completeTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, input.result) }),
+    resolve: async (_root, { input }, ctx) => {
+      const outputs = input.outputs as ArtifactInputShape[] | null | undefined;
+      if (outputs?.length && !grants(ctx.viewer!.scopes, "artifacts:write")) {
+        throw new GraphQLError("completing with outputs needs the scope artifacts:write; ask for a token that grants it", { extensions: { code: "FORBIDDEN", requiredScopes: ["artifacts:write"] } });
+      }
+      const publishOutputs = artifacts.outputPublisher(actorOf(ctx), outputs?.map(toArtifactInput));
+      return { task: await tasks.completeTask(ctx.db, ctx.sql, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, input.result, publishOutputs) };
+    },
   }),
   failTask: t.field({
     type: TaskPayload("FailTaskPayload", "The task after the failure: PENDING again (retry scheduled) or FAILED."),

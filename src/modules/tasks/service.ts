@@ -10,6 +10,10 @@
  * - fence:   a counter bumped by every claim; attempts record it, so late writes are attributable.
  * - attempt: one claim of the task by one agent, kept with its outcome.
  *
+ * Two paths. Claims, start, progress and completion first try the hot path (hotPath.ts: one SQL
+ * statement each, straight through the driver); whatever it hands back (errors, dependents,
+ * blackboard work, a quota to materialize) is decided here, in Prisma transactions.
+ *
  * Lock order, in every transaction here: task rows and the agent row first, the workspace's
  * quota rows last. Quota rows are shared by every claim of a workspace, so taking them last
  * holds them only until the commit right after — and one order everywhere means a claim and a
@@ -19,12 +23,15 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Db, PrismaClient } from "../../db/client.ts";
 import { lockRow } from "../../db/locks.ts";
-import { CapabilityMismatchError, IllegalTransitionError, LeaseLostError, NotFoundError } from "../../errors.ts";
+import type { SqlRunner } from "../../db/sql.ts";
+import { CapabilityMismatchError, DomainError, IllegalTransitionError, LeaseLostError, NotFoundError, QuotaExceededError } from "../../errors.ts";
 import { type Actor, recordEvent } from "../../events/eventLog.ts";
 import type { AttemptOutcome, Prisma, Task, TaskPriority, TaskStatus } from "../../generated/prisma/client.ts";
 import { jsonObjectRule, optionalTextRule, parseInput } from "../../validation.ts";
 import { lockAgent } from "../agents/service.ts";
+import { settleTaskEnd } from "../artifacts/workflow.ts";
 import * as quotas from "../quotas/service.ts";
+import * as hotPath from "./hotPath.ts";
 
 export const PRIORITY_RANK: Record<TaskPriority, number> = { LOW: 0, MEDIUM: 1, HIGH: 2, CRITICAL: 3 };
 
@@ -51,12 +58,45 @@ export interface ClaimFilter {
   swarmId?: string | null;
 }
 
+/** Most tasks one `claimNextTasks` call may claim. */
+export const MAX_CLAIM_BATCH = 100;
+
 /**
  * Claims the best claimable task for the agent: PENDING, past its retry delay, requiring no
  * capability the agent lacks, matching the filter; highest priority first, then oldest.
  * @returns the claim, or null when nothing is claimable
  */
-export async function claimNextTask(db: PrismaClient, actor: Actor, agentId: string, filter: ClaimFilter, lease: LeaseSettings): Promise<Claim | null> {
+export async function claimNextTask(db: PrismaClient, sql: SqlRunner, actor: Actor, agentId: string, filter: ClaimFilter, lease: LeaseSettings): Promise<Claim | null> {
+  return (await claimNextTasks(db, sql, actor, agentId, filter, 1, lease))[0] ?? null;
+}
+
+/**
+ * Claims up to `max` tasks for the agent at once, in claim order (see claimNextTask), as many as
+ * the tasks.running quota has room for.
+ * @returns the claims; [] when nothing is claimable
+ * @throws QuotaExceededError when work is claimable but the quota has no room at all
+ */
+export async function claimNextTasks(db: PrismaClient, sql: SqlRunner, actor: Actor, agentId: string, filter: ClaimFilter, max: number, lease: LeaseSettings): Promise<Claim[]> {
+  const tokens = Array.from({ length: max }, newLeaseToken);
+  const fast = await hotPath.claimTasks(sql, actor, agentId, filter, lease.leaseSeconds, tokens);
+  if (fast) return fast.map(asClaim);
+  // The general path: one claim per transaction, stopping at the first empty or refused one
+  // (a refusal after a successful claim is not an error of this call: it got what fitted).
+  const claims: Claim[] = [];
+  while (claims.length < max) {
+    try {
+      const claim = await claimNextTaskGeneral(db, actor, agentId, filter, lease);
+      if (!claim) break;
+      claims.push(claim);
+    } catch (error) {
+      if (claims.length > 0 && error instanceof QuotaExceededError) break;
+      throw error;
+    }
+  }
+  return claims;
+}
+
+async function claimNextTaskGeneral(db: PrismaClient, actor: Actor, agentId: string, filter: ClaimFilter, lease: LeaseSettings): Promise<Claim | null> {
   return quotas.recordingRefusals(db, actor, { type: "AGENT", id: agentId }, () => db.$transaction(async (tx) => {
     const capabilities = await claimingAgentCapabilities(tx, actor, agentId);
     const token = newLeaseToken();
@@ -68,8 +108,10 @@ export async function claimNextTask(db: PrismaClient, actor: Actor, agentId: str
         SELECT id FROM "Task"
         WHERE "workspaceId" = ${actor.workspaceId} AND status = 'PENDING' AND "availableAt" <= now()
           AND "requiredCapabilities" <@ ${capabilities}::text[]
+          AND ("reservedForId" IS NULL OR "reservedForId" = ${agentId})
           AND (${filter.swarmId ?? null}::text IS NULL OR "swarmId" = ${filter.swarmId ?? null})
           AND (${filter.types ?? null}::text[] IS NULL OR type = ANY(${filter.types ?? null}::text[]))
+          AND ("swarmId" IS NULL OR NOT EXISTS (SELECT 1 FROM "Swarm" s WHERE s.id = "Task"."swarmId" AND s.status = 'PAUSED'))
         ORDER BY "priorityRank" DESC, "createdAt" ASC, id ASC
         FOR UPDATE SKIP LOCKED
         LIMIT 1)
@@ -85,7 +127,9 @@ export async function claimTask(db: PrismaClient, actor: Actor, taskId: string, 
     const capabilities = await claimingAgentCapabilities(tx, actor, agentId);
     const task = await lockTask(tx, actor, taskId);
     if (task.status !== "PENDING") throw new IllegalTransitionError("Task", taskId, task.status, "claim", ["PENDING"]);
-    const missing = task.requiredCapabilities.filter((c) => !capabilities.includes(c));
+    await refuseClaimsInPausedSwarm(tx, task);
+    // A reserved task (blackboard work) requires being that agent, like an implicit capability.
+    const missing = [...task.requiredCapabilities.filter((c) => !capabilities.includes(c)), ...(task.reservedForId && task.reservedForId !== agentId ? [`agent:${task.reservedForId}`] : [])];
     if (missing.length > 0) throw new CapabilityMismatchError(taskId, agentId, missing);
     const token = newLeaseToken();
     await tx.task.update({
@@ -106,7 +150,9 @@ export async function claimTask(db: PrismaClient, actor: Actor, taskId: string, 
 }
 
 /** CLAIMED → RUNNING; extends the lease. */
-export async function startTask(db: PrismaClient, actor: Actor, taskId: string, leaseToken: string, lease: LeaseSettings): Promise<Task> {
+export async function startTask(db: PrismaClient, sql: SqlRunner, actor: Actor, taskId: string, leaseToken: string, lease: LeaseSettings): Promise<Task> {
+  const fast = await hotPath.startTask(sql, actor, taskId, leaseToken, lease.leaseSeconds);
+  if (fast) return fast;
   return db.$transaction(async (tx) => {
     const task = await holdLease(tx, actor, taskId, leaseToken);
     if (task.status !== "CLAIMED") throw new IllegalTransitionError("Task", taskId, task.status, "start", ["CLAIMED"]);
@@ -124,6 +170,7 @@ const progressSchema = z.object({
 /** Records progress (0..1) and an optional partial result; starts the task if needed and extends the lease. */
 export async function reportProgress(
   db: PrismaClient,
+  sql: SqlRunner,
   actor: Actor,
   taskId: string,
   leaseToken: string,
@@ -131,6 +178,8 @@ export async function reportProgress(
   lease: LeaseSettings,
 ): Promise<Task> {
   const valid = parseInput(progressSchema, input);
+  const fast = await hotPath.reportProgress(sql, actor, taskId, leaseToken, valid.progress, valid.partialResult, lease.leaseSeconds);
+  if (fast) return fast;
   return db.$transaction(async (tx) => {
     const task = await holdLease(tx, actor, taskId, leaseToken);
     const updated = await tx.task.update({
@@ -148,9 +197,83 @@ export async function reportProgress(
   });
 }
 
-/** Finishes the task with its result. A stale lease is refused, so a task completes once. */
-export async function completeTask(db: PrismaClient, actor: Actor, taskId: string, leaseToken: string, resultInput: unknown): Promise<Task> {
-  const result = parseInput(jsonObjectRule.nullish(), resultInput, "input.result");
+/**
+ * Finishes the task with its result. A stale lease is refused, so a task completes once.
+ * @param withinTransaction runs in the completion's transaction with the task as it was held
+ *   (the blackboard publishes the holder's output artifacts there, so they exist iff it completed)
+ */
+export async function completeTask(
+  db: PrismaClient,
+  sql: SqlRunner,
+  actor: Actor,
+  taskId: string,
+  leaseToken: string,
+  resultInput: unknown,
+  withinTransaction?: (tx: Db, held: Task) => Promise<void>,
+): Promise<Task> {
+  const result = parseInput(jsonObjectRule.nullish(), resultInput, "input.result") ?? null;
+  if (!withinTransaction) {
+    const done = (await hotPath.completeTasks(sql, actor, [{ taskId, leaseToken, result }])).get(taskId);
+    if (done) return done;
+  }
+  return completeTaskGeneral(db, actor, taskId, leaseToken, result, withinTransaction);
+}
+
+export interface CompletionInput {
+  taskId: string;
+  leaseToken: string;
+  result?: unknown;
+}
+
+/** What became of one completion of a batch: the completed task, or why it was refused. */
+export type CompletionOutcome = { task: Task; error?: never } | { task?: never; error: DomainError };
+
+/**
+ * Completes many held tasks (a worker's batch), each on its own: one refused completion (lost
+ * lease, unknown task, invalid result) does not stop the others. The ordinary ones complete
+ * together in one statement.
+ * @returns one outcome per input, in input order
+ */
+export async function completeTasks(db: PrismaClient, sql: SqlRunner, actor: Actor, inputs: readonly CompletionInput[]): Promise<CompletionOutcome[]> {
+  const outcomes: (CompletionOutcome | undefined)[] = new Array(inputs.length);
+  const parsed = inputs.map((input, i): hotPath.Completion | null => {
+    try {
+      return { taskId: input.taskId, leaseToken: input.leaseToken, result: parseInput(jsonObjectRule.nullish(), input.result, `input.completions.${i}.result`) ?? null };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      outcomes[i] = { error };
+      return null;
+    }
+  });
+  // A task named twice goes to the hot path once; the repeats are decided (refused) by the general path.
+  const first = new Map<string, number>();
+  parsed.forEach((completion, i) => completion && !first.has(completion.taskId) && first.set(completion.taskId, i));
+  const done = first.size > 0 ? await hotPath.completeTasks(sql, actor, [...first.values()].map((i) => parsed[i]!)) : new Map<string, Task>();
+  for (const [i, completion] of parsed.entries()) {
+    if (!completion) continue;
+    const task = first.get(completion.taskId) === i ? done.get(completion.taskId) : undefined;
+    if (task) {
+      outcomes[i] = { task };
+      continue;
+    }
+    try {
+      outcomes[i] = { task: await completeTaskGeneral(db, actor, completion.taskId, completion.leaseToken, completion.result) };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      outcomes[i] = { error };
+    }
+  }
+  return outcomes as CompletionOutcome[];
+}
+
+async function completeTaskGeneral(
+  db: PrismaClient,
+  actor: Actor,
+  taskId: string,
+  leaseToken: string,
+  result: Record<string, unknown> | null,
+  withinTransaction?: (tx: Db, held: Task) => Promise<void>,
+): Promise<Task> {
   return db.$transaction(async (tx) => {
     const task = await holdLease(tx, actor, taskId, leaseToken);
     const now = new Date();
@@ -161,6 +284,8 @@ export async function completeTask(db: PrismaClient, actor: Actor, taskId: strin
     await endAttempt(tx, task, "COMPLETED", null);
     await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: "task.completed", entityId: taskId, payload: { agentId: task.assigneeId } });
+    await withinTransaction?.(tx, task);
+    await settleTaskEnd(tx, actor, updated);
     await releaseDependents(tx, actor, taskId);
     await quotas.release(tx, actor, { type: "TASK", id: taskId });
     return updated;
@@ -187,6 +312,7 @@ export async function failTask(
     const updated = await requeueOrFail(tx, task, retryable, error, lease);
     await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: updated.status === "FAILED" ? "task.failed" : "task.retry_scheduled", entityId: taskId, payload: { retryable, attempt: task.attemptCount } });
+    if (updated.status === "FAILED") await settleTaskEnd(tx, actor, updated);
     if (updated.status === "FAILED") await cancelTasks(tx, actor, await waitingDependents(tx, taskId), `dependency ${taskId} failed`);
     await quotas.release(tx, actor, { type: "TASK", id: taskId }, updated.status === "FAILED" ? null : "tasks.running");
     return updated;
@@ -227,6 +353,7 @@ export async function sweepExpiredLeases(db: PrismaClient, lease: LeaseSettings,
       const system: Actor = { workspaceId: task.workspaceId, subject: "system" };
       if (task.assigneeId) await settleAgent(tx, task.assigneeId);
       await recordEvent(tx, system, { topic: "task", type: "task.lease_expired", entityId: id, payload: { agentId: task.assigneeId, requeued: updated.status === "PENDING" } });
+      if (updated.status === "FAILED") await settleTaskEnd(tx, system, updated);
       if (updated.status === "FAILED") await cancelTasks(tx, system, await waitingDependents(tx, id), `dependency ${id} failed`);
       await quotas.release(tx, system, { type: "TASK", id }, updated.status === "FAILED" ? null : "tasks.running");
     }
@@ -244,6 +371,9 @@ export async function releaseAgentClaims(tx: Db, actor: Actor, agentId: string):
     await quotas.release(tx, actor, { type: "TASK", id: task.id }, "tasks.running");
     await recordEvent(tx, actor, { topic: "task", type: "task.released", entityId: task.id, payload: { agentId, reason: "agent terminated" } });
   }
+  // Work only this agent could ever claim would wait forever.
+  const reserved = await tx.task.findMany({ where: { reservedForId: agentId, workspaceId: actor.workspaceId, status: { in: [...UNFINISHED] } }, select: { id: true } });
+  await cancelTasks(tx, actor, reserved.map((t) => t.id), "the agent it was reserved for was terminated");
 }
 
 /** Operator push (seed 001's assign): claims a PENDING task on the agent's behalf. */
@@ -318,6 +448,10 @@ function newLeaseToken(): string {
   return randomBytes(18).toString("base64url");
 }
 
+function asClaim(task: Task): Claim {
+  return { task, leaseToken: task.leaseToken!, leaseExpiresAt: task.leaseExpiresAt! };
+}
+
 function leaseExpiry(lease: LeaseSettings): Date {
   return new Date(Date.now() + lease.leaseSeconds * 1000);
 }
@@ -335,6 +469,16 @@ async function claimingAgentCapabilities(tx: Db, actor: Actor, agentId: string):
   await lockAgent(tx, actor, agentId, "claim work");
   const agent = await tx.agent.findUniqueOrThrow({ where: { id: agentId }, select: { capabilities: true } });
   return agent.capabilities;
+}
+
+/**
+ * A paused swarm's tasks wait until it resumes: claiming one (claimTask, assignTask) is an
+ * illegal transition of the swarm. The swarm row is share-locked, so a pause waits for the claim.
+ */
+async function refuseClaimsInPausedSwarm(tx: Db, task: Task): Promise<void> {
+  if (!task.swarmId) return;
+  const swarm = await lockRow<"ACTIVE" | "PAUSED" | "ARCHIVED">(tx, "Swarm", task.swarmId, task.workspaceId, "SHARE");
+  if (swarm?.status === "PAUSED") throw new IllegalTransitionError("Swarm", task.swarmId, swarm.status, "claim its tasks", ["ACTIVE", "ARCHIVED"]);
 }
 
 async function lockTask(tx: Db, actor: Actor, taskId: string): Promise<Task> {
@@ -424,7 +568,8 @@ async function cancelTasks(tx: Db, actor: Actor, ids: readonly string[], reason:
   for (const { id } of rows) {
     const task = await tx.task.findUniqueOrThrow({ where: { id } });
     if (HELD.includes(task.status)) await endAttempt(tx, task, "CANCELLED", { message: reason });
-    await tx.task.update({ where: { id }, data: { status: "CANCELLED", cancelledAt: now, cancelReason: reason, ...releasedLease() } });
+    const cancelled = await tx.task.update({ where: { id }, data: { status: "CANCELLED", cancelledAt: now, cancelReason: reason, ...releasedLease() } });
+    await settleTaskEnd(tx, actor, cancelled);
     await quotas.release(tx, actor, { type: "TASK", id });
     if (task.assigneeId) await settleAgent(tx, task.assigneeId);
     await recordEvent(tx, actor, { topic: "task", type: "task.cancelled", entityId: id, payload: { reason, from: task.status } });
@@ -485,8 +630,8 @@ export async function swarmTaskSummaries(db: Db, workspaceId: string, swarmIds: 
 
 /**
  * The tasks an agent could claim (now or, for `availableAt` in the future, after a retry delay):
- * PENDING, needing no capability the agent lacks, matching the filter, while the agent is IDLE
- * or BUSY; in claim order. `taskIds` narrows the check to those tasks.
+ * PENDING, needing no capability the agent lacks, not in a paused swarm, matching the filter,
+ * while the agent is IDLE or BUSY; in claim order. `taskIds` narrows the check to those tasks.
  */
 export async function claimableTasks(
   db: Db,
@@ -501,9 +646,11 @@ export async function claimableTasks(
     SELECT t.id, t."availableAt" FROM "Task" t
     JOIN "Agent" a ON a.id = ${agentId} AND a."workspaceId" = ${workspaceId} AND a.status IN ('IDLE', 'BUSY')
     WHERE t."workspaceId" = ${workspaceId} AND t.status = 'PENDING' AND t."requiredCapabilities" <@ a.capabilities
+      AND (t."reservedForId" IS NULL OR t."reservedForId" = a.id)
       AND (${filter.swarmId ?? null}::text IS NULL OR t."swarmId" = ${filter.swarmId ?? null})
       AND (${types}::text[] IS NULL OR t.type = ANY(${types}::text[]))
       AND (${ids}::text[] IS NULL OR t.id = ANY(${ids}::text[]))
+      AND (t."swarmId" IS NULL OR NOT EXISTS (SELECT 1 FROM "Swarm" s WHERE s.id = t."swarmId" AND s.status = 'PAUSED'))
     ORDER BY t."priorityRank" DESC, t."createdAt" ASC, t.id ASC
     LIMIT ${limit}`;
 }

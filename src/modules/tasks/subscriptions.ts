@@ -183,11 +183,12 @@ builder.subscriptionField("tasksAvailable", (t) =>
           return [];
         });
       return {
-        topics: ["task", "agent"],
+        topics: ["task", "agent", "swarm"],
         initial: async (position) => offer(await tasks.claimableTasks(ctx.db, workspaceId, agentId, filter), position, "task.available", () => undefined),
         select: async (events, later) => {
           const candidates = events.filter((e) => e.topic === "task" && MAYBE_AVAILABLE.has(e.type));
-          const refresh = events.findLast((e) => e.topic === "agent" && e.entityId === agentId && AGENT_REFRESH.has(e.type));
+          // The agent may claim again, or a swarm's tasks became claimable again.
+          const refresh = events.findLast((e) => (e.topic === "agent" && e.entityId === agentId && AGENT_REFRESH.has(e.type)) || e.type === "swarm.resumed");
           const found = candidates.length > 0 ? await tasks.claimableTasks(ctx.db, workspaceId, agentId, { ...filter, taskIds: candidates.map((e) => e.entityId) }) : [];
           const byTask = new Map(found.map((f) => [f.id, f]));
           const out: (EventRecord | null)[] = events.map((e) => {

@@ -22,17 +22,28 @@ export function revocationOf(row: TokenRevocation): Revocation {
 /** Revokes one token of the actor's workspace. Revoking it again returns the first revocation. */
 export async function revokeToken(db: PrismaClient, list: RevocationList, actor: Actor, input: z.input<typeof revokeTokenSchema>): Promise<TokenRevocation> {
   const valid = parseInput(revokeTokenSchema, input);
-  const row = await db.$transaction(async (tx) => {
-    const created = await tx.tokenRevocation.createManyAndReturn({
-      data: [{ workspaceId: actor.workspaceId, tokenId: valid.tokenId, reason: valid.reason, revokedBy: actor.subject, revokedAt: new Date() }],
-      skipDuplicates: true,
-    });
-    if (created.length === 0) return tx.tokenRevocation.findUniqueOrThrow({ where: { workspaceId_tokenId: { workspaceId: actor.workspaceId, tokenId: valid.tokenId } } });
-    await record(tx, actor, created[0]!);
-    return created[0]!;
-  });
+  const row = await db.$transaction((tx) => revokeTokenRow(tx, actor, valid));
   list.add(revocationOf(row));
   return row;
+}
+
+/**
+ * Revokes one token id inside the caller's transaction (an API key's, a refresh family's), for
+ * services that withdraw a credential together with their own change. The caller adds the
+ * returned revocation to its replica's list after commit.
+ */
+export async function revokeTokenInTx(tx: Db, actor: Actor, input: { tokenId: string; reason: string }): Promise<Revocation> {
+  return revocationOf(await revokeTokenRow(tx, actor, input));
+}
+
+async function revokeTokenRow(tx: Db, actor: Actor, valid: { tokenId: string; reason: string }): Promise<TokenRevocation> {
+  const created = await tx.tokenRevocation.createManyAndReturn({
+    data: [{ workspaceId: actor.workspaceId, tokenId: valid.tokenId, reason: valid.reason, revokedBy: actor.subject, revokedAt: new Date() }],
+    skipDuplicates: true,
+  });
+  if (created.length === 0) return tx.tokenRevocation.findUniqueOrThrow({ where: { workspaceId_tokenId: { workspaceId: actor.workspaceId, tokenId: valid.tokenId } } });
+  await record(tx, actor, created[0]!);
+  return created[0]!;
 }
 
 /**

@@ -1,0 +1,92 @@
+/**
+ * `npm run bench`: the agent hot path and event delivery measured beside their peers, in one run
+ * on one PostgreSQL server (BENCH_DATABASE_URL, default the local one), plus embedded PGlite as a
+ * ratio. Prints a table of rates and the ratios the project's targets are stated in, and writes
+ * JSON under bench/results/ (git-ignored). Asserts nothing about time; every scenario verifies
+ * its own correctness (each task completed exactly once, every event delivered).
+ *
+ * Sizes are environment variables (defaults in brackets): BENCH_TASKS [2000] tasks per cycle
+ * scenario (a quarter at C = 1), BENCH_BATCH [10] claims per claimNextTasks, BENCH_SUBSCRIBERS
+ * [1000], BENCH_EVENTS_PER_SECOND [20], BENCH_DELIVERY_SECONDS [10], BENCH_REQUESTS [400].
+ */
+import pg from "pg";
+import { startTestServer, type TestServer } from "../test/support/server.ts";
+import { claimCycles } from "./claims.ts";
+import { minimalDelivery, swarmgraphDelivery } from "./delivery.ts";
+import { graphileWorkerCycles, rawSqlClaims } from "./peers.ts";
+import { queryCost } from "./queryCost.ts";
+import { rate, report } from "./support.ts";
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const TASKS = env("BENCH_TASKS", 2000);
+const BATCH = env("BENCH_BATCH", 10);
+const delivery = { subscribers: env("BENCH_SUBSCRIBERS", 1000), eventsPerSecond: env("BENCH_EVENTS_PER_SECOND", 20), seconds: env("BENCH_DELIVERY_SECONDS", 10) };
+const REQUESTS = env("BENCH_REQUESTS", 400);
+const only = process.env.BENCH_ONLY?.split(",");
+const runs = (group: string) => !only || only.includes(group);
+
+/** A scratch database on the bench's PostgreSQL server for the peers, dropped afterwards. */
+async function scratchDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  const name = `swarmgraph_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    return await fn(url.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function onServer<T>(database: "postgres" | "pglite", fn: (server: TestServer) => Promise<T>): Promise<T> {
+  if (database === "postgres") process.env.TEST_DATABASE_URL = adminUrl;
+  else delete process.env.TEST_DATABASE_URL;
+  const server = await startTestServer({ config: { leaseSweepIntervalMs: 0 } });
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+console.log(`swarmgraph bench: PostgreSQL at ${new URL(adminUrl).host}, ${TASKS} tasks per cycle scenario\n`);
+const concurrencies = [1, 8, 32];
+const tasksAt = (c: number) => (c === 1 ? Math.ceil(TASKS / 4) : TASKS);
+
+if (runs("cycles")) {
+  await onServer("postgres", async (server) => {
+    for (const c of concurrencies) await claimCycles(server, "swarmgraph single", c, tasksAt(c));
+    for (const c of [8, 32]) await claimCycles(server, "swarmgraph batched", c, TASKS, BATCH);
+  });
+  await scratchDatabase(async (url) => {
+    for (const c of concurrencies) await graphileWorkerCycles(url, c, tasksAt(c));
+    for (const c of concurrencies) await rawSqlClaims(url, c, tasksAt(c));
+  });
+  await onServer("pglite", (server) => claimCycles(server, "swarmgraph single on PGlite", 8, Math.ceil(TASKS / 2)));
+}
+if (runs("delivery")) {
+  await onServer("postgres", (server) => swarmgraphDelivery(server, delivery));
+  await minimalDelivery(delivery);
+}
+if (runs("query")) {
+  process.env.TEST_DATABASE_URL = adminUrl;
+  await queryCost(REQUESTS);
+}
+
+const cycles = "claim+complete cycles";
+const deliveryGroup = "event delivery";
+const deliveryName = (who: string) => `${who}, ${delivery.subscribers} subscribers, ${delivery.eventsPerSecond} events/s`;
+report({ tasks: TASKS, batch: BATCH, delivery, requests: REQUESTS, database: "PostgreSQL" }, [
+  { name: "single claims C=8 / graphile-worker C=8", value: rate(cycles, "swarmgraph single C=8") / rate(cycles, "graphile-worker C=8"), target: "≥ 1.0" },
+  { name: "single claims C=32 / C=8", value: rate(cycles, "swarmgraph single C=32") / rate(cycles, "swarmgraph single C=8"), target: "≥ 1.0 (rising)" },
+  { name: `batched claims C=8 / raw SQL claim C=8`, value: rate(cycles, `swarmgraph batched C=8 batch ${BATCH}`) / rate(cycles, "raw SQL claim C=8"), target: "≥ 0.5" },
+  { name: `batched claims C=32 / raw SQL claim C=32`, value: rate(cycles, `swarmgraph batched C=32 batch ${BATCH}`) / rate(cycles, "raw SQL claim C=32"), target: "≥ 0.5" },
+  { name: "PGlite / PostgreSQL, single claims C=8", value: rate(cycles, "swarmgraph single on PGlite C=8") / rate(cycles, "swarmgraph single C=8"), target: "(information)" },
+  { name: "deliveries/s swarmgraph / minimal graphql-ws", value: rate(deliveryGroup, deliveryName("swarmgraph")) / rate(deliveryGroup, deliveryName("minimal graphql-ws server")), target: "≥ 0.5" },
+  { name: "TasksDeep first 50 req/s / trivial query", value: rate("query cost", "TasksDeep first: 50") / rate("query cost", "trivial query (baseline)"), target: "(information)" },
+]);
+process.exit(0);

@@ -1,0 +1,137 @@
+/**
+ * The agent hot path: claim, start, progress and complete in one SQL statement each, sent
+ * straight through the driver (no Prisma interactive transaction, no round trip to Node while a
+ * lock is held).
+ *
+ * Why. Through Prisma, a claim was ~14 statements in one interactive transaction, and the
+ * workspace's `tasks.running` quota row (which every claim and completion locks) stayed locked
+ * while its holder waited for Node to send the next statement: claims queued on that row, and
+ * more agents made the whole workspace slower.
+ *
+ * How. Claims and completions are the plpgsql functions of migration `task_hot_path`
+ * (`swarmgraph_claim_tasks`, `swarmgraph_complete_tasks`); start and progress are single
+ * data-modifying CTEs here. Each is one statement in its own (autocommit) transaction, so every
+ * lock it takes is released at its commit. The quota row is the last thing each function locks,
+ * so it is held only for the function's tail. The lock order is the general path's (task rows,
+ * agent rows, quota rows last; claims take their agent first but wait for no task row, thanks
+ * to SKIP LOCKED), so the two paths can run side by side without deadlocks.
+ *
+ * The guarantees, and where each lives:
+ * - no double claim: candidates are locked with FOR UPDATE SKIP LOCKED, and a claim writes only
+ *   rows it locked;
+ * - fencing and leases: a claim bumps `fence` and sets a fresh secret `leaseToken` and expiry;
+ *   start, progress and completion match on the token and an unexpired lease in the same
+ *   statement that writes;
+ * - quota exact: the quota row is updated with `allocated + n <= limit` in its WHERE clause, under
+ *   its row lock, so concurrent claims can never exceed it;
+ * - events: written to PendingEvent by the same statement, so they exist iff the change committed
+ *   (the sequencer orders them; src/events/sequencer.ts).
+ *
+ * The fast path handles the common case only. Whenever something is out of the ordinary (an
+ * agent that may not claim, a quota to materialize or a full one, a lost lease, a task with
+ * dependents or a blackboard correlation), it changes nothing and returns `null` (or leaves the
+ * task out); the caller then takes the general path in service.ts, which decides the same case
+ * with full detail and the precise typed error.
+ */
+import type { SqlRunner } from "../../db/sql.ts";
+import type { Actor } from "../../events/eventLog.ts";
+import type { Task } from "../../generated/prisma/client.ts";
+import type { ClaimFilter } from "./service.ts";
+
+/** SQLSTATE the hot-path functions raise (changing nothing) to hand a case to the general path. */
+const GENERAL_PATH = "SG001";
+
+/** Task columns as the driver returns them, in Prisma's shape. */
+type TaskRow = Task;
+
+/**
+ * Claims up to `tokens.length` tasks for the agent, each with the lease token at its index.
+ * @returns the claimed tasks in claim order ([] when nothing is claimable), or null when the
+ *   general path must decide
+ */
+export async function claimTasks(sql: SqlRunner, actor: Actor, agentId: string, filter: ClaimFilter, leaseSeconds: number, tokens: string[]): Promise<Task[] | null> {
+  try {
+    return await sql.query<TaskRow>(`SELECT * FROM "swarmgraph_claim_tasks"($1, $2, $3, $4, $5::text[], $6, $7, $8::text[])`, [
+      actor.workspaceId,
+      actor.subject,
+      agentId,
+      filter.swarmId ?? null,
+      filter.types ?? null,
+      tokens.length,
+      leaseSeconds,
+      tokens,
+    ]);
+  } catch (error) {
+    if (isGeneralPathSignal(error)) return null;
+    throw error;
+  }
+}
+
+export interface Completion {
+  taskId: string;
+  leaseToken: string;
+  result: Record<string, unknown> | null;
+}
+
+/**
+ * Completes the held tasks among `completions`.
+ * @returns the completed tasks by id; a task missing from it was left untouched for the general path
+ */
+export async function completeTasks(sql: SqlRunner, actor: Actor, completions: readonly Completion[]): Promise<Map<string, Task>> {
+  const rows = await sql.query<TaskRow>(`SELECT * FROM "swarmgraph_complete_tasks"($1, $2, $3::text[], $4::text[], $5::jsonb[])`, [
+    actor.workspaceId,
+    actor.subject,
+    completions.map((c) => c.taskId),
+    completions.map((c) => c.leaseToken),
+    completions.map((c) => (c.result == null ? null : JSON.stringify(c.result))),
+  ]);
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+/** CLAIMED → RUNNING with the lease extended; null when the general path must decide. */
+export async function startTask(sql: SqlRunner, actor: Actor, taskId: string, leaseToken: string, leaseSeconds: number): Promise<Task | null> {
+  const [row] = await sql.query<TaskRow>(
+    `WITH started AS (
+       UPDATE "Task" SET status = 'RUNNING', "startedAt" = now(), "leaseExpiresAt" = now() + make_interval(secs => $4), "updatedAt" = now()
+       WHERE id = $1 AND "workspaceId" = $2 AND "leaseToken" = $3 AND status = 'CLAIMED' AND "leaseExpiresAt" > now()
+       RETURNING *
+     ), event AS (
+       INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
+       SELECT $2, 'task', 'task.started', id, jsonb_build_object('agentId', "assigneeId"), $5, now() FROM started
+     )
+     SELECT * FROM started`,
+    [taskId, actor.workspaceId, leaseToken, leaseSeconds, actor.subject],
+  );
+  return row ?? null;
+}
+
+/** Records progress (starting the task if needed) with the lease extended; null when the general path must decide. */
+export async function reportProgress(
+  sql: SqlRunner,
+  actor: Actor,
+  taskId: string,
+  leaseToken: string,
+  progress: number,
+  partialResult: Record<string, unknown> | null | undefined,
+  leaseSeconds: number,
+): Promise<Task | null> {
+  const partial = partialResult == null ? null : JSON.stringify(partialResult);
+  const [row] = await sql.query<TaskRow>(
+    `WITH reported AS (
+       UPDATE "Task" SET status = 'RUNNING', "startedAt" = COALESCE("startedAt", now()), progress = $4,
+         "partialResult" = COALESCE($5::jsonb, "partialResult"), "leaseExpiresAt" = now() + make_interval(secs => $6), "updatedAt" = now()
+       WHERE id = $1 AND "workspaceId" = $2 AND "leaseToken" = $3 AND status IN ('CLAIMED', 'RUNNING') AND "leaseExpiresAt" > now()
+       RETURNING *
+     ), event AS (
+       INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
+       SELECT $2, 'task', 'task.progress', id, jsonb_build_object('progress', $4::float8, 'partialResult', $5::jsonb), $7, now() FROM reported
+     )
+     SELECT * FROM reported`,
+    [taskId, actor.workspaceId, leaseToken, progress, partial, leaseSeconds, actor.subject],
+  );
+  return row ?? null;
+}
+
+function isGeneralPathSignal(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === GENERAL_PATH;
+}
