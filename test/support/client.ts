@@ -64,8 +64,11 @@ export interface Collector<T> {
   events: T[];
   errors: unknown[];
   done: boolean;
-  /** Resolves when at least `n` events arrived (or rejects when the subscription errored). */
-  waitFor(n: number): Promise<T[]>;
+  /**
+   * Resolves when at least `n` events arrived; rejects when the subscription ended or errored
+   * first, or after `timeoutMs` (saying how many arrived) so a missing event fails fast.
+   */
+  waitFor(n: number, timeoutMs?: number): Promise<T[]>;
   /** Resolves when the subscription ended (completed or errored). */
   ended: Promise<void>;
   stop(): void;
@@ -83,12 +86,17 @@ export function collect<T, V>(client: WsClient, document: TypedDocumentNode<T, V
     errors: [],
     done: false,
     ended: new Promise<void>((resolve) => (endedResolve = resolve)),
-    waitFor(n) {
+    waitFor(n, timeoutMs = 90_000) {
       return new Promise<T[]>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${collector.events.length} of ${n} events arrived within ${timeoutMs} ms: ${JSON.stringify(collector.events).slice(0, 2000)}`)), timeoutMs);
         const check = () => {
-          if (collector.events.length >= n) resolve(collector.events);
-          else if (collector.done) reject(new Error(`subscription ended after ${collector.events.length} events: ${JSON.stringify(collector.errors)}`));
-          else waiters.push(check);
+          if (collector.events.length >= n) {
+            clearTimeout(timer);
+            resolve(collector.events);
+          } else if (collector.done) {
+            clearTimeout(timer);
+            reject(new Error(`subscription ended after ${collector.events.length} events: ${JSON.stringify(collector.errors)}`));
+          } else waiters.push(check);
         };
         check();
       });

@@ -9,7 +9,7 @@ import { AgentHealthStatusEnum, AgentStatusEnum } from "./types.ts";
 type AgentStatus = "IDLE" | "BUSY" | "PAUSED" | "TERMINATED";
 
 const AgentEventRef = builder.objectRef<EventRecord>("AgentEvent").implement({
-  description: "Something happened to an agent: registered, updated, paused, resumed, terminated, unresponsive (heartbeats missed), heartbeat_resumed, metrics.",
+  description: "Something happened to an agent: registered, updated, status (IDLE ⇄ BUSY as it takes its first task or finishes its last, with fromStatus and toStatus), paused, resumed, terminated, unresponsive (heartbeats missed), heartbeat_resumed, metrics.",
   interfaces: [EventInterface],
   fields: (t) => ({
     agentId: t.id({ description: "Global id of the agent.", resolve: (e) => encodeGlobalID("Agent", e.entityId) }),

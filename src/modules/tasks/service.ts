@@ -282,8 +282,8 @@ async function completeTaskGeneral(
       data: { status: "COMPLETED", progress: 1, result: (result as Prisma.InputJsonObject | null) ?? undefined, completedAt: now, startedAt: task.startedAt ?? now, ...releasedLease() },
     });
     await endAttempt(tx, task, "COMPLETED", null);
-    await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: "task.completed", entityId: taskId, payload: { agentId: task.assigneeId } });
+    await settleAgent(tx, actor, task.assigneeId!);
     await withinTransaction?.(tx, task);
     await settleTaskEnd(tx, actor, updated);
     await releaseDependents(tx, actor, taskId);
@@ -310,8 +310,8 @@ export async function failTask(
     const task = await holdLease(tx, actor, taskId, leaseToken);
     await endAttempt(tx, task, "FAILED", error);
     const updated = await requeueOrFail(tx, task, retryable, error, lease);
-    await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: updated.status === "FAILED" ? "task.failed" : "task.retry_scheduled", entityId: taskId, payload: { retryable, attempt: task.attemptCount } });
+    await settleAgent(tx, actor, task.assigneeId!);
     if (updated.status === "FAILED") await settleTaskEnd(tx, actor, updated);
     if (updated.status === "FAILED") await cancelTasks(tx, actor, await waitingDependents(tx, taskId), `dependency ${taskId} failed`);
     await quotas.release(tx, actor, { type: "TASK", id: taskId }, updated.status === "FAILED" ? null : "tasks.running");
@@ -328,8 +328,8 @@ export async function releaseTask(db: PrismaClient, actor: Actor, taskId: string
       where: { id: taskId },
       data: { status: "PENDING", attemptCount: { decrement: 1 }, availableAt: new Date(), ...releasedLease() },
     });
-    await settleAgent(tx, task.assigneeId!);
     await recordEvent(tx, actor, { topic: "task", type: "task.released", entityId: taskId, payload: { agentId: task.assigneeId } });
+    await settleAgent(tx, actor, task.assigneeId!);
     await quotas.release(tx, actor, { type: "TASK", id: taskId }, "tasks.running");
     return updated;
   });
@@ -351,8 +351,8 @@ export async function sweepExpiredLeases(db: PrismaClient, lease: LeaseSettings,
       await endAttempt(tx, task, "LEASE_EXPIRED", error);
       const updated = await requeueOrFail(tx, task, true, error, lease);
       const system: Actor = { workspaceId: task.workspaceId, subject: "system" };
-      if (task.assigneeId) await settleAgent(tx, task.assigneeId);
       await recordEvent(tx, system, { topic: "task", type: "task.lease_expired", entityId: id, payload: { agentId: task.assigneeId, requeued: updated.status === "PENDING" } });
+      if (task.assigneeId) await settleAgent(tx, system, task.assigneeId);
       if (updated.status === "FAILED") await settleTaskEnd(tx, system, updated);
       if (updated.status === "FAILED") await cancelTasks(tx, system, await waitingDependents(tx, id), `dependency ${id} failed`);
       await quotas.release(tx, system, { type: "TASK", id }, updated.status === "FAILED" ? null : "tasks.running");
@@ -503,8 +503,9 @@ async function holdLease(tx: Db, actor: Actor, taskId: string, leaseToken: strin
 async function recordClaim(tx: Db, actor: Actor, taskId: string, agentId: string, leaseToken: string): Promise<Claim> {
   const task = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
   await tx.taskAttempt.create({ data: { workspaceId: actor.workspaceId, taskId, agentId, fence: task.fence } });
-  await tx.agent.updateMany({ where: { id: agentId, status: "IDLE" }, data: { status: "BUSY" } });
   await recordEvent(tx, actor, { topic: "task", type: "task.claimed", entityId: taskId, payload: { agentId, attempt: task.attemptCount, fence: task.fence } });
+  const busy = await tx.agent.updateMany({ where: { id: agentId, status: "IDLE" }, data: { status: "BUSY" } });
+  if (busy.count === 1) await recordAgentStatus(tx, actor, agentId, "IDLE", "BUSY");
   // Last, so the workspace's tasks.running row (which every claim locks) is held only until the
   // commit right after. Over the quota this throws, rolling the claim back.
   await quotas.allocate(tx, actor, "tasks.running", { type: "TASK", id: taskId }, 1);
@@ -527,9 +528,19 @@ async function requeueOrFail(tx: Db, task: Task, retryable: boolean, error: Pris
 }
 
 /** A BUSY agent that holds no more tasks becomes IDLE. */
-async function settleAgent(tx: Db, agentId: string): Promise<void> {
+async function settleAgent(tx: Db, actor: Actor, agentId: string): Promise<void> {
   const holding = await tx.task.count({ where: { assigneeId: agentId, status: { in: [...HELD] } } });
-  if (holding === 0) await tx.agent.updateMany({ where: { id: agentId, status: "BUSY" }, data: { status: "IDLE" } });
+  if (holding > 0) return;
+  const idle = await tx.agent.updateMany({ where: { id: agentId, status: "BUSY" }, data: { status: "IDLE" } });
+  if (idle.count === 1) await recordAgentStatus(tx, actor, agentId, "BUSY", "IDLE");
+}
+
+/**
+ * `agent.status`: the agent went IDLE ⇄ BUSY because it took its first task or finished its last
+ * (seed 001's event, with the previous status). The hot-path SQL functions write the same event.
+ */
+function recordAgentStatus(tx: Db, actor: Actor, agentId: string, from: "IDLE" | "BUSY", to: "IDLE" | "BUSY") {
+  return recordEvent(tx, actor, { topic: "agent", type: "agent.status", entityId: agentId, payload: { from, to } });
 }
 
 /** Ids of WAITING tasks that wait on the given task. */
@@ -571,8 +582,8 @@ async function cancelTasks(tx: Db, actor: Actor, ids: readonly string[], reason:
     const cancelled = await tx.task.update({ where: { id }, data: { status: "CANCELLED", cancelledAt: now, cancelReason: reason, ...releasedLease() } });
     await settleTaskEnd(tx, actor, cancelled);
     await quotas.release(tx, actor, { type: "TASK", id });
-    if (task.assigneeId) await settleAgent(tx, task.assigneeId);
     await recordEvent(tx, actor, { topic: "task", type: "task.cancelled", entityId: id, payload: { reason, from: task.status } });
+    if (task.assigneeId) await settleAgent(tx, actor, task.assigneeId);
   }
 }
 
