@@ -103,10 +103,10 @@ function taskEventSelector(filter: TaskFilter, workspaceId: string, db: import("
       }
     }
     // Events that name no agent belong to the agent of the task's latest attempt (one query per batch).
-    const unnamed = filter.agentId ? [...new Set(events.filter((e) => agentNamed(e) === null).map((e) => e.entityId))] : [];
+    const unnamed = filter.agentId !== undefined ? [...new Set(events.filter((e) => agentNamed(e) === null).map((e) => e.entityId))] : [];
     const latestAgent = unnamed.length > 0 ? await tasks.latestAttemptAgents(db, workspaceId, unnamed) : new Map<string, string>();
     return events.map((e) => {
-      if (filter.agentId && (agentNamed(e) ?? latestAgent.get(e.entityId)) !== filter.agentId) return null;
+      if (filter.agentId !== undefined && (agentNamed(e) ?? latestAgent.get(e.entityId)) !== filter.agentId) return null;
       if (filter.taskIds && !filter.taskIds.includes(e.entityId)) return null;
       if (filter.types && !filter.types.includes(e.type)) return null;
       if (filter.status) {
