@@ -234,7 +234,8 @@ export function agentHealthWhere(statuses: readonly HealthStatus[], now: Date, t
     UNRESPONSIVE: { status: { not: "TERMINATED" }, ...lastSeen({ lte: unresponsiveSince }) },
     OFFLINE: { status: "TERMINATED" },
   };
-  return { OR: [...new Set(statuses)].map((status) => conditions[status]) };
+  // No status matches nothing (Prisma reads an empty OR as no condition at all).
+  return statuses.length === 0 ? { id: { in: [] } } : { OR: [...new Set(statuses)].map((status) => conditions[status]) };
 }
 
 export interface HealthCounts {
