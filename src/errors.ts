@@ -203,10 +203,15 @@ export class ConflictDetectedError extends DomainError {
     readonly position: string,
     readonly confidence: number,
     readonly conflicts: readonly ConflictCandidate[],
+    /** The refused finding, kept as REJECTED for the record. */
+    readonly findingId: string,
+    /** The conflicts recorded for the refusal (one per contradicted finding, in `conflicts` order). */
+    readonly conflictIds: readonly string[],
   ) {
     super(
       `the finding conflicts with ${conflicts.length} active finding${conflicts.length === 1 ? "" : "s"} on subject "${subject}" ` +
-        `(${conflicts.map((c) => `'${c.position}' (${c.confidence})`).join(", ")} vs '${position}' (${confidence})); nothing was stored`,
+        `(${conflicts.map((c) => `'${c.position}' (${c.confidence})`).join(", ")} vs '${position}' (${confidence})); it was refused: ` +
+        `kept as REJECTED with its conflict${conflicts.length === 1 ? "" : "s"} recorded for escalation, and no other finding changed`,
     );
     this.name = "ConflictDetectedError";
   }

@@ -10,6 +10,7 @@ import {
   AgentStatusEventsDocument,
   type AgentStatusEventsSubscription,
   AuditTrailDocument,
+  type AuditTrailQuery,
   ClaimNextTaskDocument,
   ClaimNextTasksDocument,
   ClaimTaskDocument,
@@ -112,7 +113,7 @@ describe("agent.status", () => {
       // The database's truth: every agent.status change recorded in the audit trail.
       const recorded: { action: string }[] = [];
       for (let after: string | null | undefined = null; ; ) {
-        const page = (await api.request(AuditTrailDocument, { first: 100, after, filter: { domain: ["agent"] } })).auditTrail;
+        const page: AuditTrailQuery["auditTrail"] = (await api.request(AuditTrailDocument, { first: 100, after, filter: { domain: ["agent"] } })).auditTrail;
         recorded.push(...page.edges.map((e) => e.node).filter((n) => n.action === "agent.status"));
         if (!page.pageInfo.hasNextPage) break;
         after = page.pageInfo.endCursor;

@@ -112,7 +112,7 @@ describe("seed 000: conflict detection and resolution", () => {
     expect(findingTrail.auditTrail.edges.map((e) => e.node.action)).toEqual(["finding.posted", "finding.disputed", "finding.verified"]);
   });
 
-  it("rejectOnConflict stores nothing and answers ConflictDetectedError with the same figures a stored conflict gets", async () => {
+  it("rejectOnConflict refuses the finding (kept REJECTED, its conflict recorded) and answers ConflictDetectedError with the same figures a stored conflict gets", async () => {
     const subject = "redis persistence (rejected)";
     const first = await posted({ subject, position: "aof", confidence: 0.92 });
     const rejected = expectType(await post({ subject, position: "rdb", confidence: 0.57, rejectOnConflict: true }), "ConflictDetectedError");
@@ -135,10 +135,11 @@ describe("seed 000: conflict detection and resolution", () => {
         notes: REDIS_NOTES.replace("redis persistence", subject),
       },
     ]);
-    expect(rejected.message).toContain("nothing was stored");
+    expect(rejected.message).toContain("refused");
 
-    expect((await api.request(FindingsDocument, { first: 10, filter: { subject } })).findings.totalCount).toBe(1);
-    expect((await api.request(ConflictsDocument, { first: 10, filter: { subject } })).conflicts.totalCount).toBe(0);
+    // Kept for the record (issue 17, test/findings.refused.test.ts): the REJECTED finding and its one conflict.
+    expect((await api.request(FindingsDocument, { first: 10, filter: { subject } })).findings.totalCount).toBe(2);
+    expect((await api.request(ConflictsDocument, { first: 10, filter: { subject } })).conflicts.totalCount).toBe(1);
     expect(await findingStatus(first.finding.id)).toBe("UNVERIFIED");
     const trail = await api.request(AuditTrailDocument, { first: 10, filter: { entity: first.finding.id } });
     expect(trail.auditTrail.edges.map((e) => e.node.action)).toEqual(["finding.posted"]);

@@ -33,7 +33,9 @@ const receivers: Receiver[] = [];
 
 beforeAll(async () => {
   server = await startTestServer({
-    config: { webhookAllowPrivateTargets: true, webhookRetryBaseMs: 40, webhookRetryMaxMs: 200, webhookPollIntervalMs: 50, webhookTimeoutMs: 2_000, leaseSweepIntervalMs: 0 },
+    // WEBHOOK_MAX_ATTEMPTS at its maximum: a receiver kept down by a test (on a loaded machine, for
+    // longer than 10 short retries) must not see its first delivery given up.
+    config: { webhookAllowPrivateTargets: true, webhookRetryBaseMs: 40, webhookRetryMaxMs: 200, webhookMaxAttempts: 100, webhookPollIntervalMs: 50, webhookTimeoutMs: 2_000, leaseSweepIntervalMs: 0 },
   });
   api = server.client({ workspace: "hooks", subject: "ops" });
 });

@@ -39,7 +39,7 @@ export const ErrorCode = builder.enumType("ErrorCode", {
     IDEMPOTENCY_KEY_REUSED: { description: "The idempotency key was already used for a different request." },
     QUOTA_EXCEEDED: { description: "The quota has no room for the request." },
     NOT_HELD: { description: "The holder holds nothing to release." },
-    CONFLICT_DETECTED: { description: "The finding contradicts active findings on its subject and was not stored (rejectOnConflict)." },
+    CONFLICT_DETECTED: { description: "The finding contradicts active findings on its subject and was refused (rejectOnConflict): kept as REJECTED, its conflicts recorded for escalation." },
     VERSION_CONFLICT: { description: "Compare-and-set failed: the memory entry is not at the expected version; read it again and retry." },
     ACCESS_DENIED: { description: "The entry exists but you may not change it (its access level, or only its owner may)." },
   } as const,
@@ -214,7 +214,8 @@ const ConflictCandidateRef = builder.objectRef<ConflictCandidate>("ConflictCandi
 
 builder.objectType(ConflictDetectedError, {
   name: "ConflictDetectedError",
-  description: "The finding contradicts active findings on its subject and was posted with rejectOnConflict: nothing was stored.",
+  description:
+    "The finding contradicts active findings on its subject and was posted with rejectOnConflict, so it was refused: it is kept as a REJECTED finding (`findingId`) and one OPEN conflict per contradicted finding is recorded (`conflictIds`, with `conflict.detected` audit entries marked refused), so the escalation is traceable. The contradicted findings were not changed.",
   interfaces: [ErrorInterface],
   isTypeOf: (e) => e instanceof ConflictDetectedError,
   fields: (t) => ({
@@ -224,6 +225,8 @@ builder.objectType(ConflictDetectedError, {
     conflictingFindingIds: t.idList({ description: "Global ids of the active findings it contradicts, oldest first.", resolve: (e) => e.conflicts.map((c) => encodeGlobalID("Finding", c.findingId)) }),
     conflicts: t.field({ type: [ConflictCandidateRef], description: "One entry per contradicted finding, oldest first.", resolve: (e) => [...e.conflicts] }),
     escalationRecommended: t.boolean({ description: "Whether any of the conflicts recommends escalation.", resolve: (e) => e.escalationRecommended }),
+    findingId: t.id({ description: "Global id of the refused finding, kept with status REJECTED.", resolve: (e) => encodeGlobalID("Finding", e.findingId) }),
+    conflictIds: t.idList({ description: "Global ids of the conflicts recorded for the refusal, in `conflicts` order (query them with `node` or `conflicts`; escalate from there).", resolve: (e) => e.conflictIds.map((id) => encodeGlobalID("Conflict", id)) }),
   }),
 });
 

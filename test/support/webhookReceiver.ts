@@ -65,7 +65,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
       return receiver.requests.filter((r) => r.answered !== null && r.answered >= 200 && r.answered < 300);
     },
     answer: () => 200,
-    until(predicate, timeoutMs = 20_000) {
+    until(predicate, timeoutMs = 60_000) {
       return new Promise<void>((resolve, reject) => {
         if (predicate()) return resolve();
         const check = () => {

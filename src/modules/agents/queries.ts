@@ -2,7 +2,9 @@
 import { actorOf } from "../../context.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { builder, connectionOptions, pageSizeLimit } from "../../schema/builder.ts";
-import { AgentRef, AgentStatusCount, AgentStatusEnum, OrderDirectionEnum } from "./types.ts";
+import { agentHealthWhere, healthCounts, type HealthStatus, healthThresholds } from "./service.ts";
+import { AgentHealthCount, AgentHealthStatusEnum, AgentRef, AgentStatusCount, AgentStatusEnum, healthCountList, OrderDirectionEnum } from "./types.ts";
+import type { Context } from "../../context.ts";
 
 const AgentOrderField = builder.enumType("AgentOrderField", {
   description: "Fields agents can be sorted by.",
@@ -28,6 +30,11 @@ const AgentFilter = builder.inputType("AgentFilter", {
     type: t.stringList({ required: false, description: "Any of these types." }),
     capabilities: t.stringList({ required: false, description: "Agents having every one of these capabilities." }),
     swarm: t.globalID({ required: false, description: "Agents that are members of this swarm." }),
+    health: t.field({
+      type: [AgentHealthStatusEnum],
+      required: false,
+      description: "Agents whose health (as `health.status` shows it, derived from the last heartbeat when the query runs) is any of these, e.g. [UNRESPONSIVE] for the agents to look after. An empty list matches nothing; a value that is not an AgentHealthStatus is refused before the query runs.",
+    }),
   }),
 });
 
@@ -58,11 +65,11 @@ builder.queryFields((t) => ({
         const direction = (orderBy?.direction ?? "DESC") === "ASC" ? "asc" : "desc";
         return ctx.db.agent.findMany({
           ...query,
-          where: agentWhere(actorOf(ctx).workspaceId, filter),
+          where: agentWhere(ctx, filter),
           orderBy: [{ [orderFields[orderBy?.field ?? "CREATED_AT"]]: direction }, { id: direction }],
         });
       },
-      totalCount: (_root, { filter }, ctx) => ctx.db.agent.count({ where: agentWhere(actorOf(ctx).workspaceId, filter) }),
+      totalCount: (_root, { filter }, ctx) => ctx.db.agent.count({ where: agentWhere(ctx, filter) }),
     },
     connectionOptions("A page of agents."),
     { description: "An agent in a page." },
@@ -77,14 +84,25 @@ builder.queryFields((t) => ({
       return (["IDLE", "BUSY", "PAUSED", "TERMINATED"] as const).map((status) => ({ status, count: counts.get(status) ?? 0 }));
     },
   }),
+  agentHealthCounts: t.field({
+    type: [AgentHealthCount],
+    description:
+      "How many agents of your workspace are in each health status now (every status listed, zeros included): UNRESPONSIVE counts the agents silent for HEARTBEAT_UNRESPONSIVE_AFTER_SECONDS or longer, OFFLINE the terminated ones. `agents(filter: { health: [UNRESPONSIVE] })` lists them.",
+    authScopes: { scope: "agents:read" },
+    resolve: async (_root, _args, ctx) => healthCountList((await healthCounts(ctx.db, actorOf(ctx).workspaceId, null, new Date(), healthThresholds(ctx.config))).get("")!),
+  }),
 }));
 
 function agentWhere(
-  workspaceId: string,
-  filter: { status?: ("IDLE" | "BUSY" | "PAUSED" | "TERMINATED")[] | null; type?: string[] | null; capabilities?: string[] | null; swarm?: { typename: string; id: string } | null } | null | undefined,
+  ctx: Context,
+  filter:
+    | { status?: ("IDLE" | "BUSY" | "PAUSED" | "TERMINATED")[] | null; type?: string[] | null; capabilities?: string[] | null; swarm?: { typename: string; id: string } | null; health?: HealthStatus[] | null }
+    | null
+    | undefined,
 ): Prisma.AgentWhereInput {
   return {
-    workspaceId,
+    workspaceId: actorOf(ctx).workspaceId,
+    AND: filter?.health ? [agentHealthWhere(filter.health, new Date(), healthThresholds(ctx.config))] : [],
     status: filter?.status ? { in: filter.status } : undefined,
     type: filter?.type ? { in: filter.type } : undefined,
     capabilities: filter?.capabilities ? { hasEvery: filter.capabilities.map((c) => c.trim()) } : undefined,

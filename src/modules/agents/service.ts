@@ -216,3 +216,58 @@ export function agentHealth(
   if (silenceSeconds >= thresholds.degradedAfter) return { status: "DEGRADED", silenceSeconds };
   return { status: "HEALTHY", silenceSeconds };
 }
+
+/**
+ * The agents whose health (as {@link agentHealth} derives it at `now`) is one of `statuses`, as a
+ * Prisma condition: the same rule, over the last sign of life (last heartbeat, or registration).
+ */
+export function agentHealthWhere(statuses: readonly HealthStatus[], now: Date, thresholds: HealthThresholds): Prisma.AgentWhereInput {
+  const degradedSince = new Date(now.getTime() - thresholds.degradedAfter * 1000);
+  const unresponsiveSince = new Date(now.getTime() - thresholds.unresponsiveAfter * 1000);
+  /** Last sign of life in [from, to): after `from` (exclusive) and at or before `to`. */
+  const lastSeen = (range: { gt?: Date; lte?: Date }): Prisma.AgentWhereInput => ({
+    OR: [{ lastHeartbeatAt: range }, { lastHeartbeatAt: null, createdAt: range }],
+  });
+  const conditions: Record<HealthStatus, Prisma.AgentWhereInput> = {
+    HEALTHY: { status: { not: "TERMINATED" }, ...lastSeen({ gt: degradedSince }) },
+    DEGRADED: { status: { not: "TERMINATED" }, ...lastSeen({ lte: degradedSince, gt: unresponsiveSince }) },
+    UNRESPONSIVE: { status: { not: "TERMINATED" }, ...lastSeen({ lte: unresponsiveSince }) },
+    OFFLINE: { status: "TERMINATED" },
+  };
+  // No status matches nothing (Prisma reads an empty OR as no condition at all).
+  return statuses.length === 0 ? { id: { in: [] } } : { OR: [...new Set(statuses)].map((status) => conditions[status]) };
+}
+
+export interface HealthCounts {
+  HEALTHY: number;
+  DEGRADED: number;
+  UNRESPONSIVE: number;
+  OFFLINE: number;
+}
+
+/**
+ * Agents counted by health (the rule of {@link agentHealth}), grouped by a key: the members of
+ * each of `swarmIds`, or (swarmIds null) the whole workspace under the key "". One statement.
+ */
+export async function healthCounts(db: Db, workspaceId: string, swarmIds: readonly string[] | null, now: Date, thresholds: HealthThresholds): Promise<Map<string, HealthCounts>> {
+  const degradedSince = new Date(now.getTime() - thresholds.degradedAfter * 1000);
+  const unresponsiveSince = new Date(now.getTime() - thresholds.unresponsiveAfter * 1000);
+  const ids = swarmIds ? [...swarmIds] : null;
+  const rows = await db.$queryRaw<{ key: string; health: HealthStatus; count: bigint }[]>`
+    SELECT k.key, k.health, count(*) AS count FROM (
+      SELECT CASE WHEN ${ids}::text[] IS NULL THEN '' ELSE m."swarmId" END AS key,
+        CASE
+          WHEN a.status = 'TERMINATED' THEN 'OFFLINE'
+          WHEN coalesce(a."lastHeartbeatAt", a."createdAt") <= ${unresponsiveSince} THEN 'UNRESPONSIVE'
+          WHEN coalesce(a."lastHeartbeatAt", a."createdAt") <= ${degradedSince} THEN 'DEGRADED'
+          ELSE 'HEALTHY'
+        END AS health
+      FROM "Agent" a
+      LEFT JOIN "SwarmMember" m ON ${ids}::text[] IS NOT NULL AND m."agentId" = a.id AND m."swarmId" = ANY(${ids}::text[])
+      WHERE a."workspaceId" = ${workspaceId} AND (${ids}::text[] IS NULL OR m.id IS NOT NULL)
+    ) k GROUP BY k.key, k.health`;
+  const empty = (): HealthCounts => ({ HEALTHY: 0, DEGRADED: 0, UNRESPONSIVE: 0, OFFLINE: 0 });
+  const result = new Map<string, HealthCounts>((ids ?? [""]).map((id) => [id, empty()]));
+  for (const row of rows) (result.get(row.key) ?? result.set(row.key, empty()).get(row.key)!)[row.health] = Number(row.count);
+  return result;
+}

@@ -1,6 +1,6 @@
 /** GraphQL types of the agents domain. */
 import { builder, inViewerWorkspace } from "../../schema/builder.ts";
-import { agentHealth, healthThresholds } from "./service.ts";
+import { agentHealth, type HealthCounts, type HealthStatus, healthThresholds } from "./service.ts";
 
 export const AgentStatusEnum = builder.enumType("AgentStatus", {
   description: "Where an agent is in its lifecycle. See the README's agent state machine.",
@@ -86,3 +86,16 @@ export const AgentStatusCount = builder.objectRef<{ status: "IDLE" | "BUSY" | "P
     count: t.exposeInt("count", { description: "Number of agents with that status." }),
   }),
 });
+
+export const AgentHealthCount = builder.objectRef<{ status: HealthStatus; count: number }>("AgentHealthCount").implement({
+  description: "How many agents have one health status.",
+  fields: (t) => ({
+    status: t.field({ type: AgentHealthStatusEnum, description: "The health status counted.", resolve: (c) => c.status }),
+    count: t.exposeInt("count", { description: "Number of agents with that health status." }),
+  }),
+});
+
+/** Every health status with its count, zeros included, in enum order. */
+export function healthCountList(counts: HealthCounts): { status: HealthStatus; count: number }[] {
+  return (["HEALTHY", "DEGRADED", "UNRESPONSIVE", "OFFLINE"] as const).map((status) => ({ status, count: counts[status] }));
+}

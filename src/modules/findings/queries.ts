@@ -34,7 +34,7 @@ type FindingFilterShape = {
   swarm?: IdRef;
   tag?: string | null;
   minConfidence?: number | null;
-  status?: ("UNVERIFIED" | "VERIFIED" | "DISPUTED" | "RETRACTED")[] | null;
+  status?: ("UNVERIFIED" | "VERIFIED" | "DISPUTED" | "RETRACTED" | "REJECTED")[] | null;
   text?: string | null;
 };
 

@@ -12,8 +12,12 @@
  * Detection rule (deterministic). A posted finding conflicts with every active finding of the
  * workspace that has the same subject and a different position: one Conflict per such finding,
  * `findingA` the earlier finding, `findingB` the new one. Equal positions agree (no conflict);
- * retracted findings never conflict. Both findings of a new conflict become DISPUTED. With
- * `rejectOnConflict` the post stores nothing and fails with ConflictDetectedError instead.
+ * retracted (and rejected) findings never conflict. Both findings of a new conflict become
+ * DISPUTED. With `rejectOnConflict` a contradicting post is refused: the finding is kept as
+ * REJECTED (never active), its conflicts are recorded OPEN (events `finding.rejected` and
+ * `conflict.detected` with `refused: true`) so the escalation they recommend is traceable, the
+ * contradicted findings are left as they were, and the call fails with ConflictDetectedError
+ * naming the refused finding and the conflicts.
  *
  * Escalation rule. `confidenceDelta` = |a − b| rounded to 2 decimals. Escalation is recommended
  * when the delta is ≥ 0.30 (one side is much surer: check the weaker evidence) or when both
@@ -153,11 +157,12 @@ export interface PostedFinding {
 /**
  * Posts a finding and records its conflicts (see the detection and escalation rules above).
  * @throws NotFoundError when the task, agent or swarm is not in the workspace
- * @throws ConflictDetectedError with `rejectOnConflict` when it contradicts active findings (nothing is stored)
+ * @throws ConflictDetectedError with `rejectOnConflict` when it contradicts active findings (after
+ *   committing the REJECTED finding and its conflicts)
  */
 export async function postFinding(db: PrismaClient, actor: Actor, input: PostFindingInput): Promise<PostedFinding> {
   const valid = parseInput(postFindingSchema, input);
-  return db.$transaction(async (tx) => {
+  const { candidates, ...posted } = await db.$transaction(async (tx) => {
     await checkReferences(tx, actor, valid);
     await lockSubject(tx, actor, valid.subject);
     const active = await tx.finding.findMany({
@@ -166,9 +171,7 @@ export async function postFinding(db: PrismaClient, actor: Actor, input: PostFin
     });
     const contradicted = active.filter((f) => f.position !== valid.position);
     const candidates = contradicted.map((f) => assessConflict(valid.subject, f, valid));
-    if (candidates.length > 0 && valid.rejectOnConflict) {
-      throw new ConflictDetectedError(valid.subject, valid.position, valid.confidence, candidates);
-    }
+    const refused = candidates.length > 0 && valid.rejectOnConflict;
 
     const finding = await tx.finding.create({
       data: {
@@ -182,13 +185,13 @@ export async function postFinding(db: PrismaClient, actor: Actor, input: PostFin
         taskId: valid.taskId ?? null,
         agentId: valid.agentId ?? null,
         swarmId: valid.swarmId ?? null,
-        status: candidates.length > 0 ? "DISPUTED" : "UNVERIFIED",
+        status: refused ? "REJECTED" : candidates.length > 0 ? "DISPUTED" : "UNVERIFIED",
         postedBy: actor.subject,
       },
     });
     await recordEvent(tx, actor, {
       topic: "finding",
-      type: "finding.posted",
+      type: refused ? "finding.rejected" : "finding.posted",
       entityId: finding.id,
       payload: { subject: finding.subject, position: finding.position, confidence: finding.confidence, status: finding.status, conflicts: candidates.length },
     });
@@ -221,12 +224,19 @@ export async function postFinding(db: PrismaClient, actor: Actor, input: PostFin
           confidenceDelta: conflict.confidenceDelta,
           escalationRecommended: conflict.escalationRecommended,
           notes: conflict.notes,
+          refused,
         },
       });
-      await setStatus(tx, actor, existing, "DISPUTED", "finding.disputed", { conflictId: conflict.id });
+      // A refused post leaves the findings it contradicted as they were.
+      if (!refused) await setStatus(tx, actor, existing, "DISPUTED", "finding.disputed", { conflictId: conflict.id });
     }
-    return { finding, conflicts };
+    return { finding, conflicts, candidates };
   });
+  if (posted.finding.status === "REJECTED") {
+    // Committed: the refused finding and its conflicts stay on record for escalation.
+    throw new ConflictDetectedError(valid.subject, valid.position, valid.confidence, candidates, posted.finding.id, posted.conflicts.map((c) => c.id));
+  }
+  return posted;
 }
 
 /**
@@ -295,6 +305,10 @@ export async function resolveConflict(db: PrismaClient, actor: Actor, conflictId
       throw new InvalidInputError([{ path: "input.winningFindingId", message: "must be one of the conflict's two findings (findingA or findingB)" }]);
     }
     const loserId = winnerId === conflict.findingAId ? conflict.findingBId : conflict.findingAId;
+    const winnerStatus = await tx.finding.findUniqueOrThrow({ where: { id: winnerId }, select: { status: true } });
+    if (winnerStatus.status === "REJECTED") {
+      throw new InvalidInputError([{ path: "input.winningFindingId", message: "is a REJECTED finding (refused by rejectOnConflict): it cannot win; post its position again without rejectOnConflict, or dismiss the conflict" }]);
+    }
     const resolved = await tx.conflict.update({ where: { id: conflictId }, data: { status: "RESOLVED", winningFindingId: winnerId, ...closed } });
     await recordEvent(tx, actor, { topic: "conflict", type: "conflict.resolved", entityId: conflictId, payload: { winningFindingId: winnerId, losingFindingId: loserId, notes: valid.notes } });
 
@@ -305,7 +319,9 @@ export async function resolveConflict(db: PrismaClient, actor: Actor, conflictId
     });
     await recordEvent(tx, actor, { topic: "finding", type: "finding.verified", entityId: winnerId, payload: { from: winner.status, to: "VERIFIED", conflictId } });
     // Normally DISPUTED since the conflict was detected; a reviewer may have verified it since.
-    await setStatus(tx, actor, await tx.finding.findUniqueOrThrow({ where: { id: loserId } }), "DISPUTED", "finding.disputed", { conflictId });
+    // A REJECTED loser (a refused post) stays REJECTED: it never becomes active.
+    const loser = await tx.finding.findUniqueOrThrow({ where: { id: loserId } });
+    if (loser.status !== "REJECTED") await setStatus(tx, actor, loser, "DISPUTED", "finding.disputed", { conflictId });
     return resolved;
   });
 }

@@ -12,6 +12,10 @@ export const FindingStatusEnum = builder.enumType("FindingStatus", {
     VERIFIED: { description: "Verified by a reviewer, or the winner of a resolved conflict." },
     DISPUTED: { description: "In a conflict with another finding, or disputed by a reviewer." },
     RETRACTED: { description: "Withdrawn for good; kept for history, never part of a new conflict." },
+    REJECTED: {
+      description:
+        "Refused on arrival: posted with rejectOnConflict while it contradicted active findings. Kept with the conflicts it revealed (their `refused` is true), so the refusal and its escalation are traceable; never active: it takes part in no later conflict, cannot be validated, retracted or win a conflict, and changed no other finding.",
+    },
   } as const,
 });
 
@@ -116,6 +120,12 @@ export const ConflictRef = builder.prismaNode("Conflict", {
     escalationRecommended: t.exposeBoolean("escalationRecommended", { description: "Whether a person should decide: delta ≥ 0.30 or both confidences ≥ 0.80." }),
     notes: t.exposeString("notes", { description: "Why the findings conflict and why escalation is (not) recommended." }),
     status: t.expose("status", { type: ConflictStatusEnum, description: "Where the conflict stands." }),
+    refused: t.boolean({
+      description:
+        "Whether findingB was refused (posted with rejectOnConflict: it is REJECTED, and findingA was left as it was). Such a conflict stays OPEN for escalation: dismiss it, or resolve it in favour of findingA; to make the refused position count, post it again without rejectOnConflict.",
+      select: { findingB: { select: { status: true } } },
+      resolve: (c) => c.findingB.status === "REJECTED",
+    }),
     winningFinding: t.relation("winningFinding", { nullable: true, description: "The finding the conflict was resolved in favour of; null unless RESOLVED." }),
     resolution: t.field({
       type: ConflictResolution,

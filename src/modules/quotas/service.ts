@@ -203,6 +203,11 @@ export async function quotaUsage(db: Db, workspaceId: string, resources?: readon
   return result;
 }
 
+/** Whether the resource has a built-in default quota (so it can be used before setQuota). */
+export function hasDefaultQuota(resource: string): boolean {
+  return defaultQuota(resource) !== undefined;
+}
+
 // ── internals ───────────────────────────────────────────────────────────────────────────────
 
 /** Locks the workspace's quota row for `resource`, creating it from the default first if needed. */

@@ -2,7 +2,8 @@
 import { actorOf } from "../../context.ts";
 import { builder, inViewerWorkspace } from "../../schema/builder.ts";
 import { defineLoader } from "../../schema/loaders.ts";
-import { AgentRef, AgentStatusCount } from "../agents/types.ts";
+import { AgentHealthCount, AgentRef, AgentStatusCount, healthCountList } from "../agents/types.ts";
+import { type HealthCounts, healthCounts, healthThresholds } from "../agents/service.ts";
 import { memberStatusCounts } from "./service.ts";
 
 export const SwarmTopologyEnum = builder.enumType("SwarmTopology", {
@@ -41,15 +42,61 @@ const memberStatusLoader = defineLoader<string, Map<string, number>>("swarm.memb
   return swarmIds.map((id) => counts.get(id) ?? new Map());
 });
 
-const SwarmAgentSummary = builder.objectRef<Map<string, number>>("SwarmAgentSummary").implement({
-  description: "A swarm's members counted by agent status.",
+/** Members by health, for all swarms of one operation in one SQL statement. */
+const memberHealthLoader = defineLoader<string, HealthCounts>("swarm.memberHealthCounts", async (ctx, swarmIds) => {
+  const counts = await healthCounts(ctx.db, actorOf(ctx).workspaceId, swarmIds, new Date(), healthThresholds(ctx.config));
+  return swarmIds.map((id) => counts.get(id)!);
+});
+
+const SwarmAgentSummary = builder.objectRef<{ swarmId: string; counts: Map<string, number> }>("SwarmAgentSummary").implement({
+  description: "A swarm's members counted by agent status and by health.",
   fields: (t) => ({
-    total: t.int({ description: "Number of members.", resolve: (counts) => [...counts.values()].reduce((a, b) => a + b, 0) }),
+    total: t.int({ description: "Number of members.", resolve: ({ counts }) => [...counts.values()].reduce((a, b) => a + b, 0) }),
     byStatus: t.field({
       type: [AgentStatusCount],
       description: "Members per agent status (every status listed, zeros included).",
-      resolve: (counts) => (["IDLE", "BUSY", "PAUSED", "TERMINATED"] as const).map((status) => ({ status, count: counts.get(status) ?? 0 })),
+      resolve: ({ counts }) => (["IDLE", "BUSY", "PAUSED", "TERMINATED"] as const).map((status) => ({ status, count: counts.get(status) ?? 0 })),
     }),
+    byHealth: t.field({
+      type: [AgentHealthCount],
+      description: "Members per health status, as each member's `health.status` shows it now (every status listed, zeros included).",
+      resolve: async ({ swarmId }, _args, ctx) => healthCountList(await memberHealthLoader(ctx).load(swarmId)),
+    }),
+    unresponsive: t.int({
+      description: "Members not heard from for HEARTBEAT_UNRESPONSIVE_AFTER_SECONDS or longer (health UNRESPONSIVE): the ones to look after.",
+      resolve: async ({ swarmId }, _args, ctx) => (await memberHealthLoader(ctx).load(swarmId)).UNRESPONSIVE,
+    }),
+  }),
+});
+
+const SwarmHealthStatusEnum = builder.enumType("SwarmHealthStatus", {
+  description: "A swarm's health, rolled up from its members' health (see SwarmHealth).",
+  values: {
+    HEALTHY: { description: "Every member is HEALTHY." },
+    DEGRADED: { description: "At least one member is HEALTHY and at least one is DEGRADED or UNRESPONSIVE." },
+    CRITICAL: { description: "It has members, and none of them is HEALTHY." },
+    NO_AGENTS: { description: "It has no members: nothing can work on its tasks." },
+  } as const,
+});
+
+type SwarmHealthStatus = "HEALTHY" | "DEGRADED" | "CRITICAL" | "NO_AGENTS";
+
+/** The roll-up rule: from the members' health counts to the swarm's health (see the enum). */
+function rollUpHealth(counts: HealthCounts): { status: SwarmHealthStatus; reason: string } {
+  const members = counts.HEALTHY + counts.DEGRADED + counts.UNRESPONSIVE + counts.OFFLINE;
+  if (members === 0) return { status: "NO_AGENTS", reason: "no members" };
+  const unwell = members - counts.HEALTHY;
+  const detail = `${counts.HEALTHY} of ${members} members healthy, ${counts.DEGRADED} degraded, ${counts.UNRESPONSIVE} unresponsive`;
+  if (unwell === 0) return { status: "HEALTHY", reason: detail };
+  return { status: counts.HEALTHY > 0 ? "DEGRADED" : "CRITICAL", reason: detail };
+}
+
+const SwarmHealthRef = builder.objectRef<{ status: SwarmHealthStatus; reason: string }>("SwarmHealth").implement({
+  description:
+    "A swarm's health roll-up (seed 001's swarm health): derived when read from the health of its members (each from its last heartbeat, see AgentHealthStatus), PAUSED members included — a paused agent that keeps heartbeating is HEALTHY.",
+  fields: (t) => ({
+    status: t.field({ type: SwarmHealthStatusEnum, description: "The rolled-up status.", resolve: (h) => h.status }),
+    reason: t.exposeString("reason", { description: "Why, for people: e.g. \"2 of 3 members healthy, 0 degraded, 1 unresponsive\"." }),
   }),
 });
 
@@ -86,8 +133,14 @@ export const SwarmRef = builder.prismaNode("Swarm", {
     }),
     agentSummary: t.field({
       type: SwarmAgentSummary,
-      description: "Members counted by agent status (batched across swarms: no N+1).",
-      resolve: (swarm, _args, ctx) => memberStatusLoader(ctx).load(swarm.id),
+      description: "Members counted by agent status and by health (batched across swarms: no N+1).",
+      resolve: async (swarm, _args, ctx) => ({ swarmId: swarm.id, counts: await memberStatusLoader(ctx).load(swarm.id) }),
+    }),
+    health: t.field({
+      type: SwarmHealthRef,
+      description: "The swarm's health rolled up from its members' heartbeats (batched across swarms); `agentSummary.byHealth` has the counts.",
+      authScopes: { scope: "agents:read" },
+      resolve: async (swarm, _args, ctx) => rollUpHealth(await memberHealthLoader(ctx).load(swarm.id)),
     }),
     archivedAt: t.expose("archivedAt", { type: "DateTime", nullable: true, description: "When the swarm was archived; null while it is not." }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the swarm was created." }),

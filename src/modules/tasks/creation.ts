@@ -16,6 +16,8 @@ import { PRIORITY_RANK } from "./service.ts";
 
 /** Most tasks one createTasks / createTaskGraph call may create. */
 export const MAX_BATCH = 100;
+/** Most workers one job (task) may ask for. */
+export const MAX_WORKER_COUNT = 1000;
 
 const taskFields = {
   description: longTextRule,
@@ -31,6 +33,8 @@ const taskFields = {
   parentId: z.string().nullish(),
   /** Ids of existing tasks this one waits for. */
   dependsOn: z.array(z.string()).max(100, "at most 100 dependencies").default([]),
+  /** Seed 003's job workers, allocated from workers:depth:<depth> (see allocateJobWorkers). */
+  workerCount: z.number().int("must be a whole number").min(1, "must be at least 1").max(MAX_WORKER_COUNT, `must be at most ${MAX_WORKER_COUNT}`).nullish(),
 };
 const taskSchema = z.object(taskFields);
 export type CreateTaskInput = z.input<typeof taskSchema>;
@@ -74,14 +78,14 @@ export interface KeyRetention {
 export async function createTask(db: PrismaClient, actor: Actor, input: CreateTaskInput, idempotencyKey: string | null | undefined, retention: KeyRetention): Promise<Task> {
   const valid = parseInput(taskSchema, input);
   const key = parseInput(idempotencyKeyRule, idempotencyKey, "input.idempotencyKey");
-  const [task] = await createIdempotently(db, actor, retention, "createTask", key, valid, (tx) => insertTasks(tx, actor, [valid], () => "input"));
+  const [task] = await createIdempotently(db, actor, retention, "createTask", key, valid, (tx) => insertTasks(tx, actor, [valid], () => "input"), () => "input");
   return task!;
 }
 
 /** Creates every task or none. */
 export async function createTasks(db: PrismaClient, actor: Actor, input: z.input<typeof batchSchema>, retention: KeyRetention): Promise<Task[]> {
   const valid = parseInput(batchSchema, input);
-  return createIdempotently(db, actor, retention, "createTasks", valid.idempotencyKey, valid, (tx) => insertTasks(tx, actor, valid.tasks, (i) => `input.tasks.${i}`));
+  return createIdempotently(db, actor, retention, "createTasks", valid.idempotencyKey, valid, (tx) => insertTasks(tx, actor, valid.tasks, (i) => `input.tasks.${i}`), (i) => `input.tasks.${i}`);
 }
 
 /**
@@ -104,7 +108,7 @@ export async function createTaskGraph(db: PrismaClient, actor: Actor, input: z.i
       created.set(spec.key, task!);
     }
     return valid.tasks.map((spec) => created.get(spec.key)!);
-  });
+  }, (i) => `input.tasks.${i}`);
 }
 
 /**
@@ -115,6 +119,7 @@ export async function createTaskGraph(db: PrismaClient, actor: Actor, input: z.i
 export async function createTasksWithin(tx: Db, actor: Actor, specs: readonly (CreateTaskInput & BlackboardFields)[]): Promise<Task[]> {
   const valid = specs.map((spec, i) => ({ ...parseInput(taskSchema, spec, `tasks.${i}`), reservedForId: spec.reservedForId, correlationId: spec.correlationId, availableAt: spec.availableAt }));
   const tasks = await insertTasks(tx, actor, valid, (i) => `tasks.${i}`);
+  await allocateJobWorkers(tx, actor, tasks, (i) => `tasks.${i}`);
   await chargeCreationRate(tx, actor, tasks.length);
   return tasks;
 }
@@ -193,11 +198,13 @@ async function createIdempotently(
   key: string | null | undefined,
   request: unknown,
   create: (tx: Db) => Promise<Task[]>,
+  pathOf: (index: number) => string,
 ): Promise<Task[]> {
   const creator = { type: "EXTERNAL" as const, id: actor.subject };
   return quotas.recordingRefusals(db, actor, creator, () => db.$transaction(async (tx) => {
     if (!key) {
       const tasks = await create(tx);
+      await allocateJobWorkers(tx, actor, tasks, pathOf);
       await chargeCreationRate(tx, actor, tasks.length);
       return tasks;
     }
@@ -212,6 +219,7 @@ async function createIdempotently(
       return previous.taskIds.map((id) => byId.get(id)!);
     }
     const tasks = await create(tx);
+    await allocateJobWorkers(tx, actor, tasks, pathOf);
     await chargeCreationRate(tx, actor, tasks.length);
     await tx.idempotencyKey.update({ where: { workspaceId_key: { workspaceId: actor.workspaceId, key } }, data: { taskIds: tasks.map((t) => t.id) } });
     return tasks;
@@ -226,6 +234,26 @@ function keyCutoff(retention: KeyRetention): Date {
 export async function deleteExpiredIdempotencyKeys(db: Db, retention: KeyRetention): Promise<number> {
   const { count } = await db.idempotencyKey.deleteMany({ where: { createdAt: { lt: keyCutoff(retention) } } });
   return count;
+}
+
+/**
+ * Seed 003's job workers: every created task with a `workerCount` (a job) gets that many units of
+ * `workers:depth:<its depth>`, all or nothing, held by the task. They are given back when the task
+ * ends — completed, failed for good or cancelled — by the same release that frees its
+ * tasks.running unit (every end path releases all of a TASK holder's capacity). Over the quota
+ * the whole creation rolls back with QuotaExceededError: nothing is stored. The quota rows are
+ * locked after the tasks were inserted and in resource order, like every other quota lock.
+ * @param pathOf names task i of `tasks` in errors (a depth without a quota is an input error)
+ */
+async function allocateJobWorkers(tx: Db, actor: Actor, tasks: readonly Task[], pathOf: (index: number) => string): Promise<void> {
+  const jobs = tasks.flatMap((task, i) => (task.workerCount ? [{ task, i, resource: `workers:depth:${task.depth}` }] : []));
+  jobs.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : a.i - b.i));
+  for (const { task, i, resource } of jobs) {
+    if (!quotas.hasDefaultQuota(resource) && !(await tx.quota.count({ where: { workspaceId: actor.workspaceId, resource } }))) {
+      throw new InvalidInputError([{ path: `${pathOf(i)}.workerCount`, message: `no quota limits ${resource} (jobs at depth ${task.depth}): set one with setQuota first` }]);
+    }
+    await quotas.allocate(tx, actor, resource, { type: "TASK", id: task.id }, task.workerCount!);
+  }
 }
 
 /** Counts created tasks against the tasks.created_per_hour quota; over it, the creation rolls back. */

@@ -45,6 +45,10 @@ const taskInputFields = (t: PothosSchemaTypes.InputFieldBuilder<SchemaTypesOf<ty
     swarmId: t.globalID({ required: false, description: "The swarm the task belongs to." }),
     parentId: t.globalID({ required: false, description: "The parent task, making this a subtask (depth = parent's + 1)." }),
     dependsOn: t.globalIDList({ required: false, description: "Existing tasks this one waits for; it starts WAITING until they have all completed." }),
+    workerCount: t.int({
+      required: false,
+      description: `Makes the task a seed-003 job with this many workers (1–${creation.MAX_WORKER_COUNT}): they are allocated from the quota \`workers:depth:<the task's depth>\` when the task is created — all of them or the creation fails with QuotaExceededError and nothing is stored — and released when the task ends (completed, failed for good, or cancelled), not by the client. A depth without a quota (default or setQuota) is an InvalidInputError.`,
+    }),
 });
 
 const CreateTaskInput = builder.inputType("CreateTaskInput", {
@@ -195,6 +199,7 @@ interface TaskInputShape {
   swarmId?: GlobalId | null;
   parentId?: GlobalId | null;
   dependsOn?: GlobalId[] | null;
+  workerCount?: number | null;
 }
 
 /** GraphQL input (global ids, nulls) → service input (raw ids, undefined for defaults). */
@@ -212,6 +217,7 @@ function toSpec(input: TaskInputShape): creation.CreateTaskInput {
     swarmId: input.swarmId ? rawId(input.swarmId, "Swarm") : null,
     parentId: input.parentId ? rawId(input.parentId, "Task") : null,
     dependsOn: (input.dependsOn ?? []).map((id) => rawId(id, "Task")),
+    workerCount: input.workerCount ?? undefined,
   };
 }
 

@@ -1,5 +1,6 @@
 /** Read access to tasks. */
 import { actorOf } from "../../context.ts";
+import { InvalidInputError } from "../../errors.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { builder, connectionOptions, pageSizeLimit } from "../../schema/builder.ts";
 import { OrderDirectionEnum } from "../agents/types.ts";
@@ -15,6 +16,7 @@ const TaskFilter = builder.inputType("TaskFilter", {
     swarm: t.globalID({ required: false, description: "Belonging to this swarm." }),
     parent: t.globalID({ required: false, description: "Direct subtasks of this task." }),
     topLevel: t.boolean({ required: false, description: "true: only tasks without a parent; false: only subtasks." }),
+    depth: t.int({ required: false, description: "Only tasks at this depth of the task tree (seed 003's job depth): 0 for top-level tasks, 1 for their subtasks, … A negative depth is an InvalidInputError (BAD_USER_INPUT)." }),
     claimable: t.boolean({ required: false, description: "true: only tasks an agent could claim now (PENDING and past their retry delay)." }),
     createdAfter: t.field({ type: "DateTime", required: false, description: "Created at or after this instant." }),
     createdBefore: t.field({ type: "DateTime", required: false, description: "Created before this instant." }),
@@ -47,12 +49,14 @@ type Filter = {
   swarm?: GlobalId;
   parent?: GlobalId;
   topLevel?: boolean | null;
+  depth?: number | null;
   claimable?: boolean | null;
   createdAfter?: Date | null;
   createdBefore?: Date | null;
 };
 
 function taskWhere(workspaceId: string, filter: Filter | null | undefined): Prisma.TaskWhereInput {
+  if (filter?.depth != null && filter.depth < 0) throw new InvalidInputError([{ path: "filter.depth", message: "must be 0 or more" }]);
   // An id of the wrong type matches nothing, like an unknown id.
   const idOf = (ref: { typename: string; id: string } | null | undefined, type: string) => (ref ? (ref.typename === type ? ref.id : "") : undefined);
   return {
@@ -65,6 +69,7 @@ function taskWhere(workspaceId: string, filter: Filter | null | undefined): Pris
     AND: [
       filter?.parent ? { parentId: idOf(filter.parent, "Task") } : {},
       filter?.topLevel == null ? {} : { parentId: filter.topLevel ? null : { not: null } },
+      filter?.depth == null ? {} : { depth: filter.depth },
       filter?.claimable == null ? {} : filter.claimable ? { status: "PENDING", availableAt: { lte: new Date() } } : { NOT: { status: "PENDING", availableAt: { lte: new Date() } } },
       { createdAt: { gte: filter?.createdAfter ?? undefined, lt: filter?.createdBefore ?? undefined } },
     ],

@@ -24,7 +24,7 @@ import { z } from "zod";
 import type { Db, PrismaClient } from "../../db/client.ts";
 import { lockRow } from "../../db/locks.ts";
 import type { SqlRunner } from "../../db/sql.ts";
-import { CapabilityMismatchError, DomainError, IllegalTransitionError, LeaseLostError, NotFoundError, QuotaExceededError } from "../../errors.ts";
+import { CapabilityMismatchError, DomainError, IllegalTransitionError, InvalidInputError, LeaseLostError, NotFoundError, QuotaExceededError } from "../../errors.ts";
 import { type Actor, recordEvent } from "../../events/eventLog.ts";
 import type { AttemptOutcome, Prisma, Task, TaskPriority, TaskStatus } from "../../generated/prisma/client.ts";
 import { jsonObjectRule, optionalTextRule, parseInput } from "../../validation.ts";
@@ -121,8 +121,12 @@ async function claimNextTaskGeneral(db: PrismaClient, actor: Actor, agentId: str
   }));
 }
 
-/** Claims one given task for the agent. */
-export async function claimTask(db: PrismaClient, actor: Actor, taskId: string, agentId: string, lease: LeaseSettings): Promise<Claim> {
+/**
+ * Claims one given task for the agent.
+ * @param assigned set by assignTask: the claim is made on the agent's behalf, and its task.claimed
+ *   event says so (`assignedBy`), which is what pushes it to the agent's `agentWork` subscription
+ */
+export async function claimTask(db: PrismaClient, actor: Actor, taskId: string, agentId: string, lease: LeaseSettings, assigned = false): Promise<Claim> {
   return quotas.recordingRefusals(db, actor, { type: "AGENT", id: agentId }, () => db.$transaction(async (tx) => {
     const capabilities = await claimingAgentCapabilities(tx, actor, agentId);
     const task = await lockTask(tx, actor, taskId);
@@ -145,7 +149,7 @@ export async function claimTask(db: PrismaClient, actor: Actor, taskId: string, 
         availableAt: new Date(),
       },
     });
-    return recordClaim(tx, actor, taskId, agentId, token);
+    return recordClaim(tx, actor, taskId, agentId, token, assigned ? { assignedBy: actor.subject } : {});
   }));
 }
 
@@ -376,9 +380,79 @@ export async function releaseAgentClaims(tx: Db, actor: Actor, agentId: string):
   await cancelTasks(tx, actor, reserved.map((t) => t.id), "the agent it was reserved for was terminated");
 }
 
-/** Operator push (seed 001's assign): claims a PENDING task on the agent's behalf. */
+/**
+ * Operator push (seed 001's assign): claims a PENDING task on the agent's behalf. The claim —
+ * task, lease token, lease expiry — reaches the agent on its `agentWork` subscription (the
+ * task.claimed event carries `assignedBy`; the token is read from the task row at delivery and
+ * never written to the event log).
+ */
 export function assignTask(db: PrismaClient, actor: Actor, taskId: string, agentId: string, lease: LeaseSettings): Promise<Claim> {
-  return claimTask(db, actor, taskId, agentId, lease);
+  return claimTask(db, actor, taskId, agentId, lease, true);
+}
+
+/** Who may receive an agent's leases (see {@link leaseEntitlement}). */
+export interface LeaseViewer {
+  workspaceId: string;
+  subject: string;
+  /** Whether the viewer holds tasks:write (operators: they may assign, so they may see leases). */
+  mayWriteTasks: boolean;
+  /** Whether the viewer holds tasks:claim. */
+  mayClaim: boolean;
+}
+
+/**
+ * Whether `viewer` may receive the lease tokens of `agentId`'s work: the agent must be in the
+ * viewer's workspace (else NOT_FOUND, as for any other workspace's id), and the viewer must hold
+ * tasks:write, or hold tasks:claim and be the token that registered the agent (it acts as that
+ * agent, as for artifact visibility). Nobody else ever gets a lease token pushed.
+ */
+export async function leaseEntitlement(db: Db, viewer: LeaseViewer, agentId: string): Promise<"ENTITLED" | "NOT_FOUND" | "FORBIDDEN"> {
+  const agent = await db.agent.findFirst({ where: { id: agentId, workspaceId: viewer.workspaceId }, select: { registeredBy: true } });
+  if (!agent) return "NOT_FOUND";
+  if (viewer.mayWriteTasks) return "ENTITLED";
+  return viewer.mayClaim && agent.registeredBy === viewer.subject ? "ENTITLED" : "FORBIDDEN";
+}
+
+/** What an agent is pushed on `agentWork`. */
+export type AgentWorkKind = "ASSIGNED" | "HELD" | "RESERVED";
+
+/**
+ * The agent's work now, for the start of `agentWork`: the tasks it holds (HELD) and the PENDING
+ * tasks reserved for it alone (RESERVED: runAgent, blackboard routing), oldest first.
+ */
+export async function agentWorkSnapshot(db: Db, workspaceId: string, agentId: string): Promise<{ id: string; kind: AgentWorkKind }[]> {
+  const [held, reserved] = await Promise.all([
+    db.task.findMany({ where: { workspaceId, assigneeId: agentId, status: { in: [...HELD] } }, select: { id: true }, orderBy: [{ claimedAt: "asc" }, { id: "asc" }] }),
+    db.task.findMany({ where: { workspaceId, reservedForId: agentId, status: "PENDING" }, select: { id: true }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
+  ]);
+  return [...held.map((t) => ({ id: t.id, kind: "HELD" as const })), ...reserved.map((t) => ({ id: t.id, kind: "RESERVED" as const }))];
+}
+
+/**
+ * Of the given task ids: which are still held by the agent under the given claims (fences), and
+ * which are PENDING and reserved for it. One statement; `agentWork` decides per event batch.
+ */
+export async function agentWorkStanding(db: Db, workspaceId: string, agentId: string, taskIds: readonly string[]): Promise<Map<string, { held: boolean; fence: number; reserved: boolean }>> {
+  const rows = await db.task.findMany({
+    where: { workspaceId, id: { in: [...taskIds] }, OR: [{ assigneeId: agentId, status: { in: [...HELD] } }, { reservedForId: agentId, status: "PENDING" }] },
+    select: { id: true, status: true, fence: true, assigneeId: true },
+  });
+  return new Map(rows.map((r) => [r.id, { held: r.assigneeId === agentId && HELD.includes(r.status), fence: r.fence, reserved: r.status === "PENDING" }]));
+}
+
+/** The agent of each task's latest attempt (highest fence), for the tasks that have one. */
+export async function latestAttemptAgents(db: Db, workspaceId: string, taskIds: readonly string[]): Promise<Map<string, string>> {
+  const rows = await db.$queryRaw<{ taskId: string; agentId: string }[]>`
+    SELECT DISTINCT ON ("taskId") "taskId", "agentId" FROM "TaskAttempt"
+    WHERE "workspaceId" = ${workspaceId} AND "taskId" = ANY(${[...taskIds]}::text[])
+    ORDER BY "taskId", fence DESC`;
+  return new Map(rows.map((r) => [r.taskId, r.agentId]));
+}
+
+/** The lease an agent holds on a task now (token and expiry), or null when it holds none. */
+export async function heldLease(db: Db, workspaceId: string, agentId: string, taskId: string): Promise<{ leaseToken: string; leaseExpiresAt: Date } | null> {
+  const task = await db.task.findFirst({ where: { id: taskId, workspaceId, assigneeId: agentId, status: { in: [...HELD] } }, select: { leaseToken: true, leaseExpiresAt: true } });
+  return task?.leaseToken && task.leaseExpiresAt ? { leaseToken: task.leaseToken, leaseExpiresAt: task.leaseExpiresAt } : null;
 }
 
 const updateTaskSchema = z.object({
@@ -500,10 +574,10 @@ async function holdLease(tx: Db, actor: Actor, taskId: string, leaseToken: strin
   return task;
 }
 
-async function recordClaim(tx: Db, actor: Actor, taskId: string, agentId: string, leaseToken: string): Promise<Claim> {
+async function recordClaim(tx: Db, actor: Actor, taskId: string, agentId: string, leaseToken: string, extra: { assignedBy?: string } = {}): Promise<Claim> {
   const task = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
   await tx.taskAttempt.create({ data: { workspaceId: actor.workspaceId, taskId, agentId, fence: task.fence } });
-  await recordEvent(tx, actor, { topic: "task", type: "task.claimed", entityId: taskId, payload: { agentId, attempt: task.attemptCount, fence: task.fence } });
+  await recordEvent(tx, actor, { topic: "task", type: "task.claimed", entityId: taskId, payload: { agentId, attempt: task.attemptCount, fence: task.fence, ...extra } });
   const busy = await tx.agent.updateMany({ where: { id: agentId, status: "IDLE" }, data: { status: "BUSY" } });
   if (busy.count === 1) await recordAgentStatus(tx, actor, agentId, "IDLE", "BUSY");
   // Last, so the workspace's tasks.running row (which every claim locks) is held only until the
@@ -637,6 +711,42 @@ export async function swarmTaskSummaries(db: Db, workspaceId: string, swarmIds: 
   }
   for (const [id, { count, sum }] of totals) result.get(id)!.progress = count === 0 ? 0 : Math.round((sum / count) * 1000) / 1000;
   return result;
+}
+
+export interface Throughput {
+  completed: number;
+  failed: number;
+}
+
+/** Most minutes a throughput window may span (a week). */
+export const MAX_THROUGHPUT_WINDOW_MINUTES = 10_080;
+
+/**
+ * Throughput of many swarms over one window: tasks of each swarm that COMPLETED (completedAt) or
+ * FAILED for good (failedAt) at or after `since`, in one statement. Retries scheduled within the
+ * window do not count as failures; cancelled tasks count as neither.
+ * @throws InvalidInputError when the window is not 1–MAX_THROUGHPUT_WINDOW_MINUTES minutes
+ */
+export async function swarmThroughput(db: Db, workspaceId: string, swarmIds: readonly string[], windowMinutes: number, now: Date): Promise<Map<string, Throughput>> {
+  assertThroughputWindow(windowMinutes);
+  const since = new Date(now.getTime() - windowMinutes * 60_000);
+  const rows = await db.$queryRaw<{ swarmId: string; completed: bigint; failed: bigint }[]>`
+    SELECT "swarmId",
+           count(*) FILTER (WHERE status = 'COMPLETED' AND "completedAt" >= ${since}) AS completed,
+           count(*) FILTER (WHERE status = 'FAILED' AND "failedAt" >= ${since}) AS failed
+    FROM "Task" WHERE "workspaceId" = ${workspaceId} AND "swarmId" = ANY(${[...swarmIds]}::text[])
+      AND ("completedAt" >= ${since} OR "failedAt" >= ${since})
+    GROUP BY "swarmId"`;
+  const result = new Map<string, Throughput>(swarmIds.map((id) => [id, { completed: 0, failed: 0 }]));
+  for (const row of rows) result.set(row.swarmId, { completed: Number(row.completed), failed: Number(row.failed) });
+  return result;
+}
+
+/** @throws InvalidInputError unless 1 ≤ windowMinutes ≤ MAX_THROUGHPUT_WINDOW_MINUTES (whole minutes) */
+export function assertThroughputWindow(windowMinutes: number): void {
+  if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > MAX_THROUGHPUT_WINDOW_MINUTES) {
+    throw new InvalidInputError([{ path: "windowMinutes", message: `must be a whole number of minutes between 1 and ${MAX_THROUGHPUT_WINDOW_MINUTES}` }]);
+  }
 }
 
 /**

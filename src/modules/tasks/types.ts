@@ -1,10 +1,10 @@
 /** GraphQL types of the tasks domain. */
 import { actorOf } from "../../context.ts";
-import { builder, inViewerWorkspace } from "../../schema/builder.ts";
+import { builder, inViewerWorkspace, pageSizeLimit } from "../../schema/builder.ts";
 import { defineLoader } from "../../schema/loaders.ts";
 import { AgentRef } from "../agents/types.ts";
 import { SwarmRef } from "../swarms/types.ts";
-import { type AgentPerformance, agentPerformance, swarmTaskSummaries, type TaskSummary } from "./service.ts";
+import { type AgentPerformance, agentPerformance, assertThroughputWindow, MAX_THROUGHPUT_WINDOW_MINUTES, swarmTaskSummaries, swarmThroughput, type TaskSummary, type Throughput } from "./service.ts";
 
 export const TaskStatusEnum = builder.enumType("TaskStatus", {
   description: "Where a task is in its lifecycle. See the README's task lifecycle.",
@@ -29,7 +29,7 @@ export const TaskPriorityEnum = builder.enumType("TaskPriority", {
   } as const,
 });
 
-const AttemptOutcomeEnum = builder.enumType("AttemptOutcome", {
+export const AttemptOutcomeEnum = builder.enumType("AttemptOutcome", {
   description: "How an attempt ended.",
   values: {
     COMPLETED: { description: "The agent completed the task." },
@@ -45,6 +45,7 @@ export const TaskAttemptRef = builder.prismaObject("TaskAttempt", {
   fields: (t) => ({
     fence: t.exposeInt("fence", { description: "Which claim of the task this was: 1 for the first, then 2, 3, … (the claim's fencing token)." }),
     agent: t.relation("agent", { description: "The agent that made the attempt." }),
+    task: t.relation("task", { description: "The task attempted." }),
     claimedAt: t.expose("claimedAt", { type: "DateTime", description: "When the agent claimed the task." }),
     endedAt: t.expose("endedAt", { type: "DateTime", nullable: true, description: "When the attempt ended; null while it runs." }),
     outcome: t.expose("outcome", { type: AttemptOutcomeEnum, nullable: true, description: "How it ended; null while it runs." }),
@@ -82,6 +83,10 @@ export const TaskRef = builder.prismaNode("Task", {
     swarm: t.relation("swarm", { nullable: true, description: "The swarm the task belongs to, if any." }),
     parent: t.relation("parent", { nullable: true, description: "The parent task, for a subtask." }),
     depth: t.exposeInt("depth", { description: "0 for a top-level task, the parent's depth + 1 for a subtask." }),
+    workerCount: t.exposeInt("workerCount", {
+      nullable: true,
+      description: "Workers of a seed-003 job: units of `workers:depth:<depth>` allocated to this task when it was created and released when it ends (the `allocations` query with holder TASK shows whether they are still held); null for a task created without workerCount.",
+    }),
     subtasks: t.relation("subtasks", { description: "Direct subtasks, oldest first.", query: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } }),
     cancelledAt: t.expose("cancelledAt", { type: "DateTime", nullable: true, description: "When it was cancelled." }),
     cancelReason: t.exposeString("cancelReason", { nullable: true, description: "Why it was cancelled (an operator's reason, or the failed or cancelled task it depended on or descended from)." }),
@@ -173,5 +178,101 @@ builder.prismaObjectField(SwarmRef, "taskSummary", (t) =>
     description: "The swarm's tasks by status and its progress (batched across swarms).",
     authScopes: { scope: "tasks:read" },
     resolve: (swarm, _args, ctx) => taskSummaryLoader(ctx).load(swarm.id),
+  }),
+);
+
+builder.prismaObjectFields(AgentRef, (t) => ({
+  currentTasks: t.relation("tasks", {
+    description: "The tasks the agent holds right now (CLAIMED or RUNNING under its lease), oldest claim first. Empty when it holds nothing; `performance.currentTasks` is their count.",
+    authScopes: { scope: "tasks:read" },
+    query: { where: { status: { in: ["CLAIMED", "RUNNING"] } }, orderBy: [{ claimedAt: "asc" }, { id: "asc" }] },
+  }),
+  attempts: t.relatedConnection(
+    "attempts",
+    {
+      cursor: "id",
+      description: "The agent's work history (seed 001's agent task history): every claim it made, newest first, with the task, when it was claimed and how it ended (open attempts have no outcome yet).",
+      authScopes: { scope: "tasks:read" },
+      maxSize: pageSizeLimit,
+      args: {
+        outcomes: t.arg({
+          type: [AttemptOutcomeEnum],
+          required: false,
+          description: "Only attempts that ended in one of these ways (running attempts have no outcome and are left out). An empty list matches nothing.",
+        }),
+        running: t.arg.boolean({ required: false, description: "true: only attempts still running (no outcome yet); false: only ended ones." }),
+      },
+      query: (args) => ({
+        where: {
+          AND: [
+            args.outcomes ? { outcome: { in: args.outcomes } } : {},
+            args.running == null ? {} : args.running ? { endedAt: null } : { endedAt: { not: null } },
+          ],
+        },
+        orderBy: [{ claimedAt: "desc" }, { id: "desc" }],
+      }),
+      totalCount: true,
+    },
+    {
+      description: "A page of an agent's attempts.",
+      fields: (c) => ({
+        // A related connection carries its count as a number (a root connection as a function).
+        totalCount: c.int({
+          description: "How many attempts match, over all pages.",
+          extensions: { pothosPrismaTotalCount: true },
+          resolve: (parent) => (parent as { totalCount?: number }).totalCount ?? 0,
+        }),
+      }),
+    },
+    { description: "An attempt in a page." },
+  ),
+}));
+
+interface SwarmThroughputShape extends Throughput {
+  windowMinutes: number;
+  since: Date;
+}
+
+/** Throughput per swarm and window, batched per window within one operation. */
+const throughputLoader = defineLoader<string, SwarmThroughputShape>("task.swarmThroughput", async (ctx, keys) => {
+  const now = new Date();
+  const byWindow = new Map<number, string[]>();
+  for (const key of keys) {
+    const [minutes, swarmId] = key.split(":") as [string, string];
+    byWindow.set(Number(minutes), [...(byWindow.get(Number(minutes)) ?? []), swarmId]);
+  }
+  const results = new Map<string, SwarmThroughputShape>();
+  for (const [windowMinutes, swarmIds] of byWindow) {
+    const counts = await swarmThroughput(ctx.db, actorOf(ctx).workspaceId, swarmIds, windowMinutes, now);
+    for (const [swarmId, c] of counts) results.set(`${windowMinutes}:${swarmId}`, { ...c, windowMinutes, since: new Date(now.getTime() - windowMinutes * 60_000) });
+  }
+  return keys.map((key) => results.get(key)!);
+});
+
+const SwarmThroughputRef = builder.objectRef<SwarmThroughputShape>("SwarmThroughput").implement({
+  description: "How much work a swarm finished in a recent window (seed 001's swarm throughput): tasks of the swarm that ended in the window, by outcome.",
+  fields: (t) => ({
+    windowMinutes: t.exposeInt("windowMinutes", { description: "Length of the window, in minutes (the argument given)." }),
+    since: t.field({ type: "DateTime", description: "Start of the window: the query's time minus windowMinutes. The window ends when the query ran.", resolve: (p) => p.since }),
+    completed: t.exposeInt("completed", { description: "Tasks of the swarm that COMPLETED in the window (by completedAt)." }),
+    failed: t.exposeInt("failed", { description: "Tasks of the swarm that FAILED for good in the window (by failedAt; retries scheduled are not failures, cancellations count as neither)." }),
+    completedPerHour: t.float({
+      description: "completed ÷ window length in hours, rounded to 2 decimals: the completion rate over the window.",
+      resolve: (p) => Math.round((p.completed / (p.windowMinutes / 60)) * 100) / 100,
+    }),
+  }),
+});
+
+builder.prismaObjectField(SwarmRef, "throughput", (t) =>
+  t.field({
+    type: SwarmThroughputRef,
+    description: `Tasks of the swarm completed and failed within the last \`windowMinutes\` (default 60), and the completion rate per hour (batched across swarms). A window outside 1–${MAX_THROUGHPUT_WINDOW_MINUTES} minutes is an InvalidInputError (BAD_USER_INPUT).`,
+    authScopes: { scope: "tasks:read" },
+    args: { windowMinutes: t.arg.int({ required: false, defaultValue: 60, description: `Window length in minutes, 1–${MAX_THROUGHPUT_WINDOW_MINUTES} (default 60).` }) },
+    resolve: (swarm, { windowMinutes }, ctx) => {
+      const minutes = windowMinutes ?? 60;
+      assertThroughputWindow(minutes);
+      return throughputLoader(ctx).load(`${minutes}:${swarm.id}`);
+    },
   }),
 );
