@@ -24,7 +24,7 @@ import { z } from "zod";
 import type { Db, PrismaClient } from "../../db/client.ts";
 import { lockRow } from "../../db/locks.ts";
 import type { SqlRunner } from "../../db/sql.ts";
-import { CapabilityMismatchError, DomainError, IllegalTransitionError, LeaseLostError, NotFoundError, QuotaExceededError } from "../../errors.ts";
+import { CapabilityMismatchError, DomainError, IllegalTransitionError, InvalidInputError, LeaseLostError, NotFoundError, QuotaExceededError } from "../../errors.ts";
 import { type Actor, recordEvent } from "../../events/eventLog.ts";
 import type { AttemptOutcome, Prisma, Task, TaskPriority, TaskStatus } from "../../generated/prisma/client.ts";
 import { jsonObjectRule, optionalTextRule, parseInput } from "../../validation.ts";
@@ -379,6 +379,60 @@ export async function releaseAgentClaims(tx: Db, actor: Actor, agentId: string):
 /** Operator push (seed 001's assign): claims a PENDING task on the agent's behalf. */
 export function assignTask(db: PrismaClient, actor: Actor, taskId: string, agentId: string, lease: LeaseSettings): Promise<Claim> {
   return claimTask(db, actor, taskId, agentId, lease);
+}
+
+/**
+ * Moves a task of a swarm to another agent (an operator's rebalance), in the caller's transaction,
+ * which has already locked the target agent (IDLE or BUSY) and checked it is a member.
+ * - PENDING: claimed for the target, as `assignTask` would (one more attempt, tasks.running allocated).
+ * - CLAIMED / RUNNING: the holder's attempt ends RELEASED (not counted, as with `releaseTask`) and
+ *   the task is CLAIMED for the target under a new lease token and fence. The old token stops
+ *   working at once: the old holder's next call answers LeaseLostError (RECLAIMED). Its
+ *   tasks.running allocation carries over to the new holder.
+ * The task row is locked first, so a completion by the old holder racing the move either commits
+ * before it (the move is then refused: the task is COMPLETED) or is refused itself.
+ * @throws NotFoundError, InvalidInputError (not in the swarm, already held by the target),
+ *   IllegalTransitionError (not PENDING, CLAIMED or RUNNING), CapabilityMismatchError, QuotaExceededError
+ */
+export async function reassignTask(
+  tx: Db,
+  actor: Actor,
+  taskId: string,
+  toAgentId: string,
+  lease: LeaseSettings,
+  move: { swarmId: string; reason: string | null; path: string },
+): Promise<{ fromAgentId: string | null; toAgentId: string; leaseToken: string }> {
+  const task = await lockTask(tx, actor, taskId);
+  if (task.swarmId !== move.swarmId) throw new InvalidInputError([{ path: `${move.path}.taskId`, message: `task ${taskId} is not in swarm ${move.swarmId}` }]);
+  const movable: TaskStatus[] = ["PENDING", ...HELD];
+  if (!movable.includes(task.status)) throw new IllegalTransitionError("Task", taskId, task.status, "move to another agent", movable);
+  if (task.assigneeId === toAgentId) throw new InvalidInputError([{ path: `${move.path}.toAgentId`, message: `agent ${toAgentId} already holds task ${taskId}` }]);
+  const { capabilities } = await tx.agent.findUniqueOrThrow({ where: { id: toAgentId }, select: { capabilities: true } });
+  const missing = [...task.requiredCapabilities.filter((c) => !capabilities.includes(c)), ...(task.reservedForId && task.reservedForId !== toAgentId ? [`agent:${task.reservedForId}`] : [])];
+  if (missing.length > 0) throw new CapabilityMismatchError(taskId, toAgentId, missing);
+  const token = newLeaseToken();
+  const fromAgentId = HELD.includes(task.status) ? task.assigneeId : null;
+  const now = new Date();
+  if (fromAgentId) {
+    await endAttempt(tx, task, "RELEASED", { message: `moved to agent ${toAgentId} by a rebalance`, reason: move.reason });
+    await tx.task.update({
+      where: { id: taskId },
+      data: { status: "CLAIMED", assigneeId: toAgentId, leaseToken: token, leaseExpiresAt: leaseExpiry(lease), fence: { increment: 1 }, claimedAt: now },
+    });
+    await settleAgent(tx, fromAgentId);
+    await recordEvent(tx, actor, { topic: "task", type: "task.released", entityId: taskId, payload: { agentId: fromAgentId, reason: "rebalanced", toAgentId } });
+  } else {
+    await tx.task.update({
+      where: { id: taskId },
+      data: { status: "CLAIMED", assigneeId: toAgentId, leaseToken: token, leaseExpiresAt: leaseExpiry(lease), fence: { increment: 1 }, attemptCount: { increment: 1 }, claimedAt: now, availableAt: now },
+    });
+  }
+  const claimed = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
+  await tx.taskAttempt.create({ data: { workspaceId: actor.workspaceId, taskId, agentId: toAgentId, fence: claimed.fence } });
+  await tx.agent.updateMany({ where: { id: toAgentId, status: "IDLE" }, data: { status: "BUSY" } });
+  await recordEvent(tx, actor, { topic: "task", type: "task.claimed", entityId: taskId, payload: { agentId: toAgentId, attempt: claimed.attemptCount, fence: claimed.fence, fromAgentId, rebalanced: true } });
+  if (!fromAgentId) await quotas.allocate(tx, actor, "tasks.running", { type: "TASK", id: taskId }, 1);
+  return { fromAgentId, toAgentId, leaseToken: token };
 }
 
 const updateTaskSchema = z.object({
