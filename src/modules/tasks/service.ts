@@ -419,6 +419,10 @@ export async function reassignTask(
       where: { id: taskId },
       data: { status: "CLAIMED", assigneeId: toAgentId, leaseToken: token, leaseExpiresAt: leaseExpiry(lease), fence: { increment: 1 }, claimedAt: now },
     });
+    // Locked before settleAgent counts what it still holds (a later statement, a newer snapshot):
+    // a completion of another of its tasks committing meanwhile (which locks the agent row too,
+    // see the hot path) is then counted, and the agent cannot be left BUSY holding nothing.
+    await tx.$queryRaw`SELECT id FROM "Agent" WHERE id = ${fromAgentId} FOR NO KEY UPDATE`;
     await settleAgent(tx, fromAgentId);
     await recordEvent(tx, actor, { topic: "task", type: "task.released", entityId: taskId, payload: { agentId: fromAgentId, reason: "rebalanced", toAgentId } });
   } else {
