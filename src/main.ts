@@ -14,6 +14,15 @@
  *                                         export turns input artifacts into outputs; signed in with
  *                                         client credentials or the device flow, it renews its token
  *                                         before expiry without dropping its subscription
+ *   swarmgraph worker ... --swarm S [--type T] [--work ./work.ts]
+ *                                         a swarm member: registers as type T, joins swarm S, claims
+ *                                         only its tasks; SIGTERM drains it (finishes held tasks,
+ *                                         terminates its agent, exits); --work's default export does
+ *                                         the work
+ *   swarmgraph worker --supervise --swarm S --token T [worker options for the children]
+ *                                         the supervisor: follows swarm S's events and starts and
+ *                                         drains `worker --swarm S --type …` processes until the
+ *                                         swarm's desired composition is met
  */
 import { randomUUID } from "node:crypto";
 import path from "node:path";
@@ -28,7 +37,8 @@ import { applyMigrations } from "./db/migrations.ts";
 const loadServer = () => import("./server.ts");
 import { startTracing } from "./ops/tracing.ts";
 import type { Login } from "./worker/login.ts";
-import { type ArtifactHandler, startWorker } from "./worker/worker.ts";
+import { startSupervisor } from "./worker/supervisor.ts";
+import { type ArtifactHandler, startWorker, type WorkerOptions } from "./worker/worker.ts";
 
 const DEFAULT_WORKSPACE = "default";
 
@@ -189,8 +199,47 @@ async function worker(config: Config, args: string[]): Promise<number> {
       consumes: { type: "string" },
       publishes: { type: "string" },
       handler: { type: "string" },
+      swarm: { type: "string" },
+      type: { type: "string" },
+      work: { type: "string" },
+      supervise: { type: "boolean", default: false },
     },
   });
+  const list = (value: string | undefined) => value?.split(",").map((s) => s.trim()).filter(Boolean);
+  const importDefault = async <T>(file: string) => ((await import(pathToFileURL(path.resolve(file)).href)) as { default: T }).default;
+  const signalled = new Promise<undefined>((resolve) => {
+    process.once("SIGINT", () => resolve(undefined));
+    process.once("SIGTERM", () => resolve(undefined));
+  });
+  if (values.supervise) {
+    if (!values.swarm || !values.token) {
+      process.stderr.write("worker --supervise needs --swarm S and --token T (or SWARMGRAPH_TOKEN) with swarms:read, swarms:write, agents:write and tasks:claim: its workers use the same token\n");
+      return 2;
+    }
+    // Everything but the supervisor's own options goes to the workers it starts.
+    const own = new Set(["--supervise", "--swarm", "--token", "--url", "--name", "--type"]);
+    const workerArgs: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i]!;
+      const flag = arg.split("=")[0]!;
+      if (own.has(flag)) {
+        if (!arg.includes("=") && flag !== "--supervise") i++;
+        continue;
+      }
+      workerArgs.push(arg);
+    }
+    const supervisor = await startSupervisor({
+      url: values.url,
+      token: values.token,
+      swarmId: values.swarm,
+      workerArgs,
+      log: (message) => process.stdout.write(`[supervisor] ${message}\n`),
+    });
+    await signalled;
+    process.stdout.write("[supervisor] stopping: draining its workers\n");
+    await supervisor.stop({ drain: true });
+    return 0;
+  }
   const login: Login | undefined = values.device
     ? {
         kind: "device",
@@ -207,7 +256,6 @@ async function worker(config: Config, args: string[]): Promise<number> {
     );
     return 2;
   }
-  const list = (value: string | undefined) => value?.split(",").map((s) => s.trim()).filter(Boolean);
   const running = await startWorker({
     url: values.url,
     token: login ? undefined : values.token,
@@ -218,15 +266,16 @@ async function worker(config: Config, args: string[]): Promise<number> {
     concurrency: Math.max(1, Number(values.concurrency) || 1),
     consumes: list(values.consumes),
     publishes: list(values.publishes),
-    handle: values.handler ? ((await import(pathToFileURL(path.resolve(values.handler)).href)) as { default: ArtifactHandler }).default : undefined,
+    handle: values.handler ? await importDefault<ArtifactHandler>(values.handler) : undefined,
+    work: values.work ? await importDefault<NonNullable<WorkerOptions["work"]>>(values.work) : undefined,
+    type: values.type,
+    swarmId: values.swarm,
     log: (message) => process.stdout.write(`[${values.name}] ${message}\n`),
   });
-  const signalled = new Promise<undefined>((resolve) => {
-    process.once("SIGINT", () => resolve(undefined));
-    process.once("SIGTERM", () => resolve(undefined));
-  });
   const gaveUp = await Promise.race([signalled, running.ended]);
-  await running.stop();
+  // A swarm member ends gracefully: its held tasks finish, then its agent leaves the swarm.
+  if (gaveUp === undefined && values.swarm) await running.drain("stopped by a signal: finished its tasks");
+  else await running.stop();
   process.stdout.write(`[${values.name}] stopped after ${running.completed} tasks\n`);
   return gaveUp === undefined ? 0 : 1;
 }

@@ -22,7 +22,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const FAST = { webhookAllowPrivateTargets: true, webhookRetryBaseMs: 40, webhookRetryMaxMs: 200, webhookPollIntervalMs: 30, leaseSweepIntervalMs: 0 } as const;
+// WEBHOOK_MAX_ATTEMPTS at its maximum: on a loaded machine a slow receiver must not see deliveries given up.
+const FAST = { webhookAllowPrivateTargets: true, webhookRetryBaseMs: 40, webhookRetryMaxMs: 200, webhookMaxAttempts: 100, webhookPollIntervalMs: 30, leaseSweepIntervalMs: 0 } as const;
 
 async function receiver(): Promise<Receiver> {
   const r = await startReceiver();

@@ -18,7 +18,17 @@ export type { PrismaClient };
 export type Db = Omit<PrismaClient, "$connect" | "$disconnect" | "$on" | "$transaction" | "$extends">;
 
 export type DatabaseTarget =
-  | { kind: "pglite"; /** A directory, or "memory://" for a throwaway database. */ dataDir: string }
+  | {
+      kind: "pglite";
+      /** A directory, or "memory://" for a throwaway database. */
+      dataDir: string;
+      /**
+       * A data directory dumped by PGlite's `dumpDataDir` to start a throwaway database from,
+       * instead of running initdb (the bulk of PGlite's start-up time). Tests pass one with every
+       * migration applied.
+       */
+      template?: Blob;
+    }
   | { kind: "postgres"; url: string };
 
 export interface Database {
@@ -43,7 +53,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   if (target.kind === "pglite") {
     const dataDir = target.dataDir === "memory://" ? undefined : path.join(target.dataDir, "pglite");
     if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
-    const pglite = await PGlite.create(dataDir);
+    const pglite = await PGlite.create(dataDir, target.template && !dataDir ? { loadDataDir: target.template } : {});
     const failure = guardPglite(pglite, (error) => options.onFailure?.(error));
     const prisma = createPrisma(new PrismaPGlite(pglite), options);
     return {

@@ -11,6 +11,11 @@
  * input artifacts, runs `handle` on them and completes the task with the returned artifacts as
  * outputs, which the server publishes in the same transaction and hands to their consumers. A
  * pipeline needs no code beyond the handlers.
+ *
+ * Swarm mode (`swarmId`): the worker registers with an agent `type`, joins the swarm, and claims
+ * only that swarm's tasks. `drain()` is its graceful end: it stops claiming, finishes the tasks
+ * it holds, then terminates its agent (so it leaves the swarm). The supervisor
+ * (src/worker/supervisor.ts) starts such workers as processes and drains them with SIGTERM.
  */
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
@@ -26,10 +31,12 @@ import {
   WorkerDeclareArtifactTypesDocument,
   WorkerTaskInputsDocument,
   WorkerHeartbeatDocument,
+  WorkerJoinSwarmDocument,
   WorkerProgressDocument,
   WorkerRegisterDocument,
   WorkerStartDocument,
   WorkerTasksAvailableDocument,
+  WorkerTerminateDocument,
 } from "./generated/graphql.ts";
 
 export interface WorkerOptions {
@@ -42,6 +49,10 @@ export interface WorkerOptions {
   /** Renew the access token this many seconds before it expires (default: a fifth of its lifetime). */
   renewBeforeSeconds?: number;
   name: string;
+  /** The agent type it registers with (default "worker"): what a swarm's desired composition counts. */
+  type?: string;
+  /** Swarm mode: join this swarm (global id) after registering, and claim only its tasks. */
+  swarmId?: string;
   capabilities?: string[];
   types?: string[];
   /** Tasks worked on at once. */
@@ -86,6 +97,14 @@ export interface RunningWorker {
   readonly ended: Promise<string>;
   /** How many times the access token was renewed (each time the subscription moved to a new connection). */
   readonly renewals: number;
+  /** Tasks held right now. */
+  readonly active: number;
+  /**
+   * The graceful end: stops claiming, waits until the tasks it holds are finished, then
+   * terminates its agent (leaving its swarms) and stops. Resolves when all that is done.
+   */
+  drain(reason?: string): Promise<void>;
+  /** Stops at once: no more claims; tasks still held are left to their lease. */
   stop(): Promise<void>;
 }
 
@@ -106,10 +125,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return body.data;
   };
 
-  const registered = (await request(WorkerRegisterDocument, { input: { name: options.name, type: "worker", capabilities: options.capabilities ?? [] } })).registerAgent;
+  const registered = (await request(WorkerRegisterDocument, { input: { name: options.name, type: options.type ?? "worker", capabilities: options.capabilities ?? [] } })).registerAgent;
   if (registered.__typename !== "RegisterAgentPayload") throw new Error(`could not register: ${JSON.stringify(registered)}`);
   const agentId = registered.agent.id;
   log(`registered as ${agentId}`);
+  const swarmId = options.swarmId ?? null;
+  if (swarmId) {
+    const joined = (await request(WorkerJoinSwarmDocument, { swarmId, agentId })).joinSwarm;
+    if (joined.__typename !== "JoinSwarmPayload") {
+      // An agent that cannot join would only sit there: give its registration back.
+      await request(WorkerTerminateDocument, { id: agentId, reason: `could not join swarm ${swarmId}` }).catch(() => undefined);
+      throw new Error(`could not join swarm ${swarmId}: ${JSON.stringify(joined)}`);
+    }
+    log(`joined swarm ${swarmId}`);
+  }
   const blackboard = (options.consumes?.length ?? 0) > 0 || (options.publishes?.length ?? 0) > 0;
   if (blackboard) {
     const declared = (
@@ -130,6 +159,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let completed = 0;
   let active = 0;
   let stopped = false;
+  /** Waiters for `active` to reach 0 (drain). */
+  let idle: (() => void)[] = [];
   let pumping: Promise<void> | undefined;
   let wanted = false;
   let end!: (reason: string) => void;
@@ -169,6 +200,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       log(`task ${task.id} failed: ${String(error)}`);
     } finally {
       active -= 1;
+      if (active === 0) idle.splice(0).forEach((resolve) => resolve());
       kick();
     }
   }
@@ -188,10 +220,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   /** Claims tasks for the free slots: several at once (claimNextTasks) with concurrency above 1. */
   async function claimSome(): Promise<{ task: { id: string; type: string; description: string; context: unknown }; leaseToken: string }[]> {
     if (concurrency === 1) {
-      const claim = (await request(WorkerClaimDocument, { agentId, types: claimTypes })).claimNextTask;
+      const claim = (await request(WorkerClaimDocument, { agentId, types: claimTypes, swarmId })).claimNextTask;
       return claim.__typename === "ClaimNextTaskPayload" && claim.task ? [{ task: claim.task, leaseToken: claim.leaseToken! }] : [];
     }
-    const payload = (await request(WorkerClaimManyDocument, { agentId, types: claimTypes, max: concurrency - active })).claimNextTasks;
+    const payload = (await request(WorkerClaimManyDocument, { agentId, types: claimTypes, max: concurrency - active, swarmId })).claimNextTasks;
     return payload.__typename === "ClaimNextTasksPayload" ? payload.claims : [];
   }
 
@@ -226,7 +258,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   // graphql-ws re-sends this same payload on every reconnect: updating `after` in place makes the
   // resumed subscription start right after the last event this worker saw.
-  const variables: { agentId: string; types: string[] | null; after: string | null } = { agentId, types: claimTypes, after: null };
+  const variables: { agentId: string; types: string[] | null; after: string | null; swarmId: string | null } = { agentId, types: claimTypes, after: null, swarmId };
 
   /** One connection with its tasksAvailable subscription, under one access token. */
   function subscribeWith(accessToken: string) {
@@ -328,6 +360,26 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     ended,
     get renewals() {
       return renewals;
+    },
+    get active() {
+      return active;
+    },
+    async drain(reason = "drained: finished its tasks and stopped") {
+      stopped = true;
+      await live.close();
+      await pumping;
+      if (active > 0) {
+        log(`draining: finishing ${active} held task${active === 1 ? "" : "s"} before stopping`);
+        await new Promise<void>((resolve) => idle.push(resolve));
+      } else {
+        log("draining: no task held");
+      }
+      // Heartbeats continue while held tasks finish; the agent leaves its swarms only now.
+      const terminated = (await request(WorkerTerminateDocument, { id: agentId, reason })).terminateAgent;
+      if (terminated.__typename !== "TerminateAgentPayload") log(`could not terminate agent ${agentId}: ${JSON.stringify(terminated)}`);
+      else log(`terminated agent ${agentId}`);
+      clearInterval(heartbeat);
+      clearTimeout(renewal);
     },
     async stop() {
       stopped = true;

@@ -6,14 +6,50 @@ import { builder } from "../../schema/builder.ts";
 import { AFTER_DESCRIPTION, EventInterface, eventSubscription, payloadString } from "../../schema/events.ts";
 import { rawId } from "../../schema/globalIds.ts";
 import { BroadcastPriorityEnum } from "./mutations.ts";
-import { SwarmRoleEnum, SwarmStatusEnum } from "./types.ts";
+import { SwarmRoleEnum, SwarmStatusEnum, SwarmTopologyEnum } from "./types.ts";
 
 type SwarmEvent = EventRecord & { swarmId: string };
 type SwarmStatus = "ACTIVE" | "PAUSED" | "ARCHIVED";
+type SwarmTopology = "HIERARCHICAL" | "MESH" | "STAR" | "RING";
+
+interface ScaleChange {
+  agentType: string;
+  previous: number;
+  desired: number;
+  actual: number;
+}
+
+const SwarmScaleChangeRef = builder.objectRef<ScaleChange>("SwarmScaleChange").implement({
+  description: "How a `swarm.scale_requested` changed the desired count of one agent type.",
+  fields: (t) => ({
+    agentType: t.exposeString("agentType", { description: "The agent type." }),
+    previousDesired: t.int({ description: "The desired count before the request.", resolve: (c) => c.previous }),
+    desired: t.exposeInt("desired", { description: "The desired count after it." }),
+    actual: t.exposeInt("actual", { description: "Live members of this type when it was requested." }),
+    difference: t.int({ description: "desired − actual when it was requested: how many a supervisor should start (positive) or stop (negative).", resolve: (c) => c.desired - c.actual }),
+  }),
+});
+
+interface MoveRecord {
+  taskId: string;
+  fromAgentId: string | null;
+  toAgentId: string;
+}
+
+const SwarmTaskMoveRef = builder.objectRef<MoveRecord>("SwarmTaskMove").implement({
+  description: "One task a `swarm.rebalanced` moved.",
+  fields: (t) => ({
+    taskId: t.id({ description: "Global id of the task.", resolve: (m) => encodeGlobalID("Task", m.taskId) }),
+    fromAgentId: t.id({ nullable: true, description: "Global id of the agent that held it (its lease is void now); null for a PENDING task.", resolve: (m) => (m.fromAgentId ? encodeGlobalID("Agent", m.fromAgentId) : null) }),
+    toAgentId: t.id({ description: "Global id of the member that holds it now.", resolve: (m) => encodeGlobalID("Agent", m.toAgentId) }),
+  }),
+});
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 const SwarmEventRef = builder.objectRef<SwarmEvent>("SwarmEvent").implement({
   description:
-    "Something happened in a swarm: created, updated, paused, resumed, archived, member_joined, member_left, broadcast — or, for its progress, an event of one of its tasks (task.*).",
+    "Something happened in a swarm: created, updated, topology_changed, scale_requested, rebalanced, paused, resumed, archived, member_joined, member_left, broadcast — or, for its progress, an event of one of its tasks (task.*).",
   interfaces: [EventInterface],
   fields: (t) => ({
     swarmId: t.id({ description: "Global id of the swarm.", resolve: (e) => encodeGlobalID("Swarm", e.swarmId) }),
@@ -41,6 +77,35 @@ const SwarmEventRef = builder.objectRef<SwarmEvent>("SwarmEvent").implement({
     role: t.field({ type: SwarmRoleEnum, nullable: true, description: "The role the agent joined with (member_joined).", resolve: (e) => (e.topic === "swarm" ? (payloadString(e, "role") as SwarmRole | null) : null) }),
     fromStatus: t.field({ type: SwarmStatusEnum, nullable: true, description: "Status before a control action.", resolve: (e) => (e.topic === "swarm" ? (payloadString(e, "from") as SwarmStatus | null) : null) }),
     toStatus: t.field({ type: SwarmStatusEnum, nullable: true, description: "Status after a control action.", resolve: (e) => (e.topic === "swarm" ? (payloadString(e, "to") as SwarmStatus | null) : null) }),
+    topology: t.field({
+      type: SwarmTopologyEnum,
+      nullable: true,
+      description: "The new topology (topology_changed).",
+      resolve: (e) => (e.type === "swarm.topology_changed" ? (payloadString(e, "topology") as SwarmTopology | null) : null),
+    }),
+    previousTopology: t.field({
+      type: SwarmTopologyEnum,
+      nullable: true,
+      description: "The topology before the change (topology_changed).",
+      resolve: (e) => (e.type === "swarm.topology_changed" ? (payloadString(e, "previousTopology") as SwarmTopology | null) : null),
+    }),
+    reason: t.string({
+      nullable: true,
+      description: "Why, as the operator said (topology_changed, scale_requested, rebalanced); null when none was given.",
+      resolve: (e) => (["swarm.topology_changed", "swarm.scale_requested", "swarm.rebalanced"].includes(e.type) ? payloadString(e, "reason") : null),
+    }),
+    scaleChanges: t.field({
+      type: [SwarmScaleChangeRef],
+      nullable: true,
+      description: "What a scale request changed, per agent type (scale_requested). `swarm.composition` shows the gap as it is now.",
+      resolve: (e) => (e.type === "swarm.scale_requested" && Array.isArray(e.payload.changes) ? (e.payload.changes.filter(isRecord) as unknown as ScaleChange[]) : null),
+    }),
+    moves: t.field({
+      type: [SwarmTaskMoveRef],
+      nullable: true,
+      description: "The tasks a rebalance moved (rebalanced).",
+      resolve: (e) => (e.type === "swarm.rebalanced" && Array.isArray(e.payload.moves) ? (e.payload.moves.filter(isRecord) as unknown as MoveRecord[]) : null),
+    }),
     message: t.string({ nullable: true, description: "The broadcast message (broadcast).", resolve: (e) => (e.type === "swarm.broadcast" ? payloadString(e, "message") : null) }),
     targetRoles: t.field({
       type: [SwarmRoleEnum],

@@ -4,7 +4,7 @@ import { builder, inViewerWorkspace } from "../../schema/builder.ts";
 import { defineLoader } from "../../schema/loaders.ts";
 import { AgentHealthCount, AgentRef, AgentStatusCount, healthCountList } from "../agents/types.ts";
 import { type HealthCounts, healthCounts, healthThresholds } from "../agents/service.ts";
-import { memberStatusCounts } from "./service.ts";
+import { type CompositionEntry, compositionCounts, compositionOf, memberStatusCounts } from "./service.ts";
 
 export const SwarmTopologyEnum = builder.enumType("SwarmTopology", {
   description: "How the agents of a swarm coordinate.",
@@ -100,6 +100,22 @@ const SwarmHealthRef = builder.objectRef<{ status: SwarmHealthStatus; reason: st
   }),
 });
 
+/** Live members by agent type, for all swarms of one operation in one SQL statement. */
+const compositionLoader = defineLoader<string, Map<string, number>>("swarm.compositionCounts", async (ctx, swarmIds) => {
+  const counts = await compositionCounts(ctx.db, actorOf(ctx).workspaceId, swarmIds);
+  return swarmIds.map((id) => counts.get(id) ?? new Map());
+});
+
+const SwarmAgentTypeCount = builder.objectRef<CompositionEntry>("SwarmAgentTypeCount").implement({
+  description: "Desired and actual members of one agent type in a swarm: the gap a supervisor closes.",
+  fields: (t) => ({
+    agentType: t.exposeString("agentType", { description: "The agent type (`Agent.type`)." }),
+    desired: t.exposeInt("desired", { description: "How many the swarm wants (0 for a type present but not desired)." }),
+    actual: t.exposeInt("actual", { description: "Live members of this type: member agents that are not TERMINATED (IDLE, BUSY or PAUSED)." }),
+    difference: t.exposeInt("difference", { description: "desired − actual: how many to start (positive) or to stop (negative); 0 when the type is as desired." }),
+  }),
+});
+
 export const SwarmMemberRef = builder.prismaNode("SwarmMember", {
   description: "An agent's membership in a swarm, with its role.",
   id: { field: "id", description: "Global id of the membership." },
@@ -141,6 +157,16 @@ export const SwarmRef = builder.prismaNode("Swarm", {
       description: "The swarm's health rolled up from its members' heartbeats (batched across swarms); `agentSummary.byHealth` has the counts.",
       authScopes: { scope: "agents:read" },
       resolve: async (swarm, _args, ctx) => rollUpHealth(await memberHealthLoader(ctx).load(swarm.id)),
+    }),
+    composition: t.field({
+      type: [SwarmAgentTypeCount],
+      description:
+        "The desired composition (set by `initialAgents` and `scaleSwarm`) against the actual members, per agent type (every type desired or present), sorted by type. swarmgraph starts no processes: a supervisor closes the gap (batched across swarms: no N+1).",
+      resolve: async (swarm, _args, ctx) => compositionOf(swarm.desiredAgents, await compositionLoader(ctx).load(swarm.id)),
+    }),
+    compositionSatisfied: t.boolean({
+      description: "True when every agent type has as many live members as desired (every `composition` difference is 0).",
+      resolve: async (swarm, _args, ctx) => compositionOf(swarm.desiredAgents, await compositionLoader(ctx).load(swarm.id)).every((e) => e.difference === 0),
     }),
     archivedAt: t.expose("archivedAt", { type: "DateTime", nullable: true, description: "When the swarm was archived; null while it is not." }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the swarm was created." }),

@@ -113,13 +113,19 @@ export async function createTaskGraph(db: PrismaClient, actor: Actor, input: z.i
 
 /**
  * Creates blackboard tasks in the caller's transaction (consumers of a published artifact,
- * runAgent), validated and counted against tasks.created_per_hour like any other task.
+ * runAgent, a new swarm's first tasks), validated and counted against tasks.created_per_hour like
+ * any other task. `pathOf(i)` names spec i in validation errors.
  * @returns the tasks in input order
  */
-export async function createTasksWithin(tx: Db, actor: Actor, specs: readonly (CreateTaskInput & BlackboardFields)[]): Promise<Task[]> {
-  const valid = specs.map((spec, i) => ({ ...parseInput(taskSchema, spec, `tasks.${i}`), reservedForId: spec.reservedForId, correlationId: spec.correlationId, availableAt: spec.availableAt }));
-  const tasks = await insertTasks(tx, actor, valid, (i) => `tasks.${i}`);
-  await allocateJobWorkers(tx, actor, tasks, (i) => `tasks.${i}`);
+export async function createTasksWithin(
+  tx: Db,
+  actor: Actor,
+  specs: readonly (CreateTaskInput & BlackboardFields)[],
+  pathOf: (index: number) => string = (i) => `tasks.${i}`,
+): Promise<Task[]> {
+  const valid = specs.map((spec, i) => ({ ...parseInput(taskSchema, spec, pathOf(i)), reservedForId: spec.reservedForId, correlationId: spec.correlationId, availableAt: spec.availableAt }));
+  const tasks = await insertTasks(tx, actor, valid, pathOf);
+  await allocateJobWorkers(tx, actor, tasks, pathOf);
   await chargeCreationRate(tx, actor, tasks.length);
   return tasks;
 }

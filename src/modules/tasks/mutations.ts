@@ -32,7 +32,7 @@ const ClaimPayload = (name: string, description: string, nullable: boolean) =>
   });
 
 /** Fields shared by every way of creating a task. */
-const taskInputFields = (t: PothosSchemaTypes.InputFieldBuilder<SchemaTypesOf<typeof builder>, "InputObject">) => ({
+export const taskInputFields = (t: PothosSchemaTypes.InputFieldBuilder<SchemaTypesOf<typeof builder>, "InputObject">) => ({
     description: t.string({ required: true, description: "What to do (1–10000 characters)." }),
     type: t.string({ required: true, description: "Kind of work (letters, digits, _ . : / -)." }),
     priority: t.field({ type: TaskPriorityEnum, required: false, description: "Claim priority (default MEDIUM)." }),
@@ -186,7 +186,7 @@ const holderErrors = [NotFoundError, LeaseLostError, IllegalTransitionError];
 const creationErrors = [NotFoundError, IllegalTransitionError, IdempotencyKeyReusedError, QuotaExceededError];
 
 type GlobalId = { typename: string; id: string };
-interface TaskInputShape {
+export interface TaskInputShape {
   description: string;
   type: string;
   priority?: "LOW" | "MEDIUM" | "HIGH" | "CRITICAL" | null;
@@ -203,7 +203,7 @@ interface TaskInputShape {
 }
 
 /** GraphQL input (global ids, nulls) → service input (raw ids, undefined for defaults). */
-function toSpec(input: TaskInputShape): creation.CreateTaskInput {
+export function toSpec(input: TaskInputShape): creation.CreateTaskInput {
   return {
     description: input.description,
     type: input.type,

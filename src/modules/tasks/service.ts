@@ -455,6 +455,62 @@ export async function heldLease(db: Db, workspaceId: string, agentId: string, ta
   return task?.leaseToken && task.leaseExpiresAt ? { leaseToken: task.leaseToken, leaseExpiresAt: task.leaseExpiresAt } : null;
 }
 
+/**
+ * Moves a task of a swarm to another agent (an operator's rebalance), in the caller's transaction,
+ * which has already locked the target agent (IDLE or BUSY) and checked it is a member.
+ * - PENDING: claimed for the target, as `assignTask` would (one more attempt, tasks.running allocated).
+ * Either way the claim event carries `assignedBy`, so the new holder gets the task and its lease
+ * token on its `agentWork` subscription.
+ * - CLAIMED / RUNNING: the holder's attempt ends RELEASED (not counted, as with `releaseTask`) and
+ *   the task is CLAIMED for the target under a new lease token and fence. The old token stops
+ *   working at once: the old holder's next call answers LeaseLostError (RECLAIMED). Its
+ *   tasks.running allocation carries over to the new holder.
+ * The task row is locked first, so a completion by the old holder racing the move either commits
+ * before it (the move is then refused: the task is COMPLETED) or is refused itself.
+ * @throws NotFoundError, InvalidInputError (not in the swarm, already held by the target),
+ *   IllegalTransitionError (not PENDING, CLAIMED or RUNNING), CapabilityMismatchError, QuotaExceededError
+ */
+export async function reassignTask(
+  tx: Db,
+  actor: Actor,
+  taskId: string,
+  toAgentId: string,
+  lease: LeaseSettings,
+  move: { swarmId: string; reason: string | null; path: string },
+): Promise<{ fromAgentId: string | null; toAgentId: string; leaseToken: string }> {
+  const task = await lockTask(tx, actor, taskId);
+  if (task.swarmId !== move.swarmId) throw new InvalidInputError([{ path: `${move.path}.taskId`, message: `task ${taskId} is not in swarm ${move.swarmId}` }]);
+  const movable: TaskStatus[] = ["PENDING", ...HELD];
+  if (!movable.includes(task.status)) throw new IllegalTransitionError("Task", taskId, task.status, "move to another agent", movable);
+  if (task.assigneeId === toAgentId) throw new InvalidInputError([{ path: `${move.path}.toAgentId`, message: `agent ${toAgentId} already holds task ${taskId}` }]);
+  const { capabilities } = await tx.agent.findUniqueOrThrow({ where: { id: toAgentId }, select: { capabilities: true } });
+  const missing = [...task.requiredCapabilities.filter((c) => !capabilities.includes(c)), ...(task.reservedForId && task.reservedForId !== toAgentId ? [`agent:${task.reservedForId}`] : [])];
+  if (missing.length > 0) throw new CapabilityMismatchError(taskId, toAgentId, missing);
+  const token = newLeaseToken();
+  const fromAgentId = HELD.includes(task.status) ? task.assigneeId : null;
+  const now = new Date();
+  if (fromAgentId) {
+    await endAttempt(tx, task, "RELEASED", { message: `moved to agent ${toAgentId} by a rebalance`, reason: move.reason });
+    await tx.task.update({
+      where: { id: taskId },
+      data: { status: "CLAIMED", assigneeId: toAgentId, leaseToken: token, leaseExpiresAt: leaseExpiry(lease), fence: { increment: 1 }, claimedAt: now },
+    });
+    await recordEvent(tx, actor, { topic: "task", type: "task.released", entityId: taskId, payload: { agentId: fromAgentId, reason: "rebalanced", toAgentId } });
+    await settleAgent(tx, actor, fromAgentId);
+  } else {
+    await tx.task.update({
+      where: { id: taskId },
+      data: { status: "CLAIMED", assigneeId: toAgentId, leaseToken: token, leaseExpiresAt: leaseExpiry(lease), fence: { increment: 1 }, attemptCount: { increment: 1 }, claimedAt: now, availableAt: now },
+    });
+  }
+  const claimed = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
+  await tx.taskAttempt.create({ data: { workspaceId: actor.workspaceId, taskId, agentId: toAgentId, fence: claimed.fence } });
+  await recordEvent(tx, actor, { topic: "task", type: "task.claimed", entityId: taskId, payload: { agentId: toAgentId, attempt: claimed.attemptCount, fence: claimed.fence, fromAgentId, rebalanced: true, assignedBy: actor.subject } });
+  await markBusy(tx, actor, toAgentId);
+  if (!fromAgentId) await quotas.allocate(tx, actor, "tasks.running", { type: "TASK", id: taskId }, 1);
+  return { fromAgentId, toAgentId, leaseToken: token };
+}
+
 const updateTaskSchema = z.object({
   priority: z.enum(["LOW", "MEDIUM", "HIGH", "CRITICAL"]).nullish(),
   deadline: z.date().nullish(),
@@ -578,8 +634,7 @@ async function recordClaim(tx: Db, actor: Actor, taskId: string, agentId: string
   const task = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
   await tx.taskAttempt.create({ data: { workspaceId: actor.workspaceId, taskId, agentId, fence: task.fence } });
   await recordEvent(tx, actor, { topic: "task", type: "task.claimed", entityId: taskId, payload: { agentId, attempt: task.attemptCount, fence: task.fence, ...extra } });
-  const busy = await tx.agent.updateMany({ where: { id: agentId, status: "IDLE" }, data: { status: "BUSY" } });
-  if (busy.count === 1) await recordAgentStatus(tx, actor, agentId, "IDLE", "BUSY");
+  await markBusy(tx, actor, agentId);
   // Last, so the workspace's tasks.running row (which every claim locks) is held only until the
   // commit right after. Over the quota this throws, rolling the claim back.
   await quotas.allocate(tx, actor, "tasks.running", { type: "TASK", id: taskId }, 1);
@@ -601,12 +656,24 @@ async function requeueOrFail(tx: Db, task: Task, retryable: boolean, error: Pris
   return tx.task.update({ where: { id: task.id }, data: { status: "FAILED", failedAt: new Date(), error, ...releasedLease() } });
 }
 
-/** A BUSY agent that holds no more tasks becomes IDLE. */
+/**
+ * A BUSY agent that holds no more tasks becomes IDLE. The agent row is locked before counting what
+ * it still holds (a later statement, so a newer snapshot under READ COMMITTED): a claim or
+ * completion of the same agent that committed meanwhile (both lock the agent row, on either path)
+ * is then counted, and the agent is never left BUSY holding nothing nor IDLE holding work.
+ */
 async function settleAgent(tx: Db, actor: Actor, agentId: string): Promise<void> {
+  await tx.$queryRaw`SELECT id FROM "Agent" WHERE id = ${agentId} FOR NO KEY UPDATE`;
   const holding = await tx.task.count({ where: { assigneeId: agentId, status: { in: [...HELD] } } });
   if (holding > 0) return;
   const idle = await tx.agent.updateMany({ where: { id: agentId, status: "BUSY" }, data: { status: "IDLE" } });
   if (idle.count === 1) await recordAgentStatus(tx, actor, agentId, "BUSY", "IDLE");
+}
+
+/** An IDLE agent that took work becomes BUSY. */
+async function markBusy(tx: Db, actor: Actor, agentId: string): Promise<void> {
+  const busy = await tx.agent.updateMany({ where: { id: agentId, status: "IDLE" }, data: { status: "BUSY" } });
+  if (busy.count === 1) await recordAgentStatus(tx, actor, agentId, "IDLE", "BUSY");
 }
 
 /**

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Swarm" ADD COLUMN     "desiredAgents" JSONB NOT NULL DEFAULT '{}';
