@@ -17,6 +17,7 @@ import {
   CompleteTaskDocument,
   CompleteTasksDocument,
   CreateTaskDocument,
+  EventLogHeadDocument,
   FailTaskDocument,
   RegisterAgentDocument,
   ReleaseTaskDocument,
@@ -41,7 +42,9 @@ describe("agent.status", () => {
     const agentId = expectType((await api.request(RegisterAgentDocument, { input: { name: "a", type: "w" } })).registerAgent, "RegisterAgentPayload").agent.id;
     const ws = wsClient(server.wsUrl, server.token({ workspace, scopes: ["agents:read"] }));
     try {
-      const events = collect(ws, AgentStatusEventsDocument, { filter: { agentIds: [agentId], types: ["agent.status"] }, after: null });
+      // From the log's head read now: the subscription misses nothing that happens after this line.
+      const { eventLogHead } = await api.request(EventLogHeadDocument, {});
+      const events = collect(ws, AgentStatusEventsDocument, { filter: { agentIds: [agentId], types: ["agent.status"] }, after: eventLogHead });
       const expectTransitions = async (expected: string[]) => {
         await events.waitFor(expected.length, 20_000);
         expect(transitions(events.events.map((e) => e.agentEvents))).toEqual(expected);
@@ -93,7 +96,8 @@ describe("agent.status", () => {
     );
     const ws = wsClient(server.wsUrl, server.token({ workspace, scopes: ["agents:read"] }));
     try {
-      const events = collect(ws, AgentStatusEventsDocument, { filter: { types: ["agent.status"] }, after: null });
+      const { eventLogHead } = await api.request(EventLogHeadDocument, {});
+      const events = collect(ws, AgentStatusEventsDocument, { filter: { types: ["agent.status"] }, after: eventLogHead });
       // Each agent loops: claim one or a few (single and batched paths mixed), complete them; until nothing is left.
       await Promise.all(
         agentIds.map(async (agentId, n) => {

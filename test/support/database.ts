@@ -76,7 +76,8 @@ let postgresTemplatePromise: Promise<string> | undefined;
 /**
  * The name of a template database holding every migration, built now unless an earlier run left
  * it. Built under another name and renamed when complete, so no one copies a half-migrated one;
- * nothing ever connects to it afterwards (CREATE DATABASE … TEMPLATE needs that).
+ * nothing ever connects to it afterwards (CREATE DATABASE … TEMPLATE needs that). Templates of
+ * earlier migration sets are left in place (another checkout's tests may be copying one).
  */
 function postgresTemplate(adminUrl: string): Promise<string> {
   postgresTemplatePromise ??= (async () => {
@@ -99,9 +100,6 @@ function postgresTemplate(adminUrl: string): Promise<string> {
         if ((error as { code?: string }).code !== "42P04") throw error;
         await client.query(`DROP DATABASE "${building}" WITH (FORCE)`);
       }
-      // Templates of earlier migration sets are of no more use (best effort: one may be in use).
-      const stale = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'swarmgraph\\_test\\_template\\_%' AND datname NOT LIKE $1", [`${name}%`]);
-      for (const { datname } of stale.rows) await client.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => undefined);
     });
     return name;
   })();
