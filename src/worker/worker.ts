@@ -6,6 +6,14 @@
  * When the server closes the socket because the token expired (4401) or was revoked (4403), the
  * worker stops instead of retrying: only a new token helps.
  *
+ * Given work (`agentWork`): on the same connection the worker follows its agent's `agentWork`, so a
+ * task an operator hands it (assignTask, rebalanceSwarm: ASSIGNED, with the lease) — or one it
+ * already holds when the subscription opens without a cursor (HELD) — runs exactly like claimed
+ * work, under the pushed lease token, ahead of new claims and within the concurrency limit.
+ * RESERVED work needs nothing more: tasksAvailable offers it too and the worker claims it there.
+ * That subscription also resumes from its own cursor; a lease token seen twice (a task pushed as
+ * HELD while the worker's own claim of it is answered) runs once.
+ *
  * Blackboard mode (`consumes`): the worker declares the artifact types it consumes and produces;
  * every artifact of a consumed type then arrives as a task reserved for it. It reads the task's
  * input artifacts, runs `handle` on them and completes the task with the returned artifacts as
@@ -24,6 +32,7 @@ import WebSocket from "ws";
 import { type Login, logIn, renew, type Tokens } from "./login.ts";
 import {
   type ArtifactInput,
+  WorkerAgentWorkDocument,
   WorkerClaimDocument,
   WorkerClaimManyDocument,
   WorkerCompleteDocument,
@@ -81,6 +90,12 @@ export interface InputArtifact {
 
 export type ArtifactHandler = (inputs: InputArtifact[], task: { id: string; type: string }) => Promise<ArtifactInput[]>;
 
+/** A task the agent holds, with the lease token to work on it: claimed, or given on agentWork. */
+interface Claim {
+  task: { id: string; type: string; description: string; context: unknown };
+  leaseToken: string;
+}
+
 /** The task types of blackboard work (src/modules/artifacts/service.ts). */
 const BLACKBOARD_TASK_TYPES = ["artifact.consume", "artifact.run"];
 
@@ -90,6 +105,8 @@ export interface RunningWorker {
   readonly completed: number;
   /** The cursor of the last `tasksAvailable` event received: where the subscription resumes after a disconnect. */
   readonly cursor: string | null;
+  /** The cursor of the last `agentWork` event received: where that subscription resumes after a disconnect. */
+  readonly workCursor: string | null;
   /**
    * Settles when the worker gives up by itself, with why: its token expired (4401) or was
    * revoked (4403). Reconnecting cannot help then; it needs a new token.
@@ -97,10 +114,10 @@ export interface RunningWorker {
   readonly ended: Promise<string>;
   /** How many times the access token was renewed (each time the subscription moved to a new connection). */
   readonly renewals: number;
-  /** Tasks held right now. */
+  /** Tasks held right now: those being worked on and those given to it (agentWork) waiting for a free slot. */
   readonly active: number;
   /**
-   * The graceful end: stops claiming, waits until the tasks it holds are finished, then
+   * The graceful end: stops claiming, waits until the tasks it holds (given ones included) are finished, then
    * terminates its agent (leaving its swarms) and stops. Resolves when all that is done.
    */
   drain(reason?: string): Promise<void>;
@@ -158,7 +175,24 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   let completed = 0;
   let active = 0;
+  /** No more claims (drain, stop, or the token is gone). */
   let stopped = false;
+  /** Nothing more starts, not even given work (stop, or the token is gone). */
+  let halted = false;
+  /** Work given to the agent (agentWork ASSIGNED or HELD), already held, waiting for a free slot. */
+  const given: Claim[] = [];
+  /**
+   * Lease tokens of the work taken on, claimed or given: a task can reach the worker both ways
+   * (HELD in agentWork's first snapshot while its own claim is being answered) and must run once.
+   * Bounded: a duplicate only ever arrives close to the first.
+   */
+  const taken = new Set<string>();
+  const take = (leaseToken: string): boolean => {
+    if (taken.has(leaseToken)) return false;
+    taken.add(leaseToken);
+    if (taken.size > 10_000) taken.delete(taken.values().next().value!);
+    return true;
+  };
   /** Waiters for `active` to reach 0 (drain). */
   let idle: (() => void)[] = [];
   let pumping: Promise<void> | undefined;
@@ -181,7 +215,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return { result: { consumed: inputs.map((i) => i.id), published: outputs.length }, outputs };
   }
 
-  async function runOne(task: { id: string; type: string; description: string; context: unknown }, leaseToken: string): Promise<void> {
+  /** Starts work the agent holds, claimed or given, in a slot already counted in `active`. */
+  async function runOne(task: Claim["task"], leaseToken: string): Promise<void> {
     try {
       await request(WorkerStartDocument, { taskId: task.id, leaseToken });
       const { result, outputs } = BLACKBOARD_TASK_TYPES.includes(task.type)
@@ -200,8 +235,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       log(`task ${task.id} failed: ${String(error)}`);
     } finally {
       active -= 1;
-      if (active === 0) idle.splice(0).forEach((resolve) => resolve());
       kick();
+      if (active === 0 && given.length === 0) idle.splice(0).forEach((resolve) => resolve());
     }
   }
 
@@ -218,7 +253,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
 
   /** Claims tasks for the free slots: several at once (claimNextTasks) with concurrency above 1. */
-  async function claimSome(): Promise<{ task: { id: string; type: string; description: string; context: unknown }; leaseToken: string }[]> {
+  async function claimSome(): Promise<Claim[]> {
     if (concurrency === 1) {
       const claim = (await request(WorkerClaimDocument, { agentId, types: claimTypes, swarmId })).claimNextTask;
       return claim.__typename === "ClaimNextTaskPayload" && claim.task ? [{ task: claim.task, leaseToken: claim.leaseToken! }] : [];
@@ -227,27 +262,33 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return payload.__typename === "ClaimNextTasksPayload" ? payload.claims : [];
   }
 
-  /** Claims while there are free slots and claimable tasks; at most one pump at a time. */
+  function begin(claim: Claim): void {
+    active += 1;
+    void runOne(claim.task, claim.leaseToken);
+  }
+
+  /**
+   * Fills the free slots: given work first (the agent holds it and its lease is running), then
+   * claims while there are claimable tasks and nothing given waits; at most one pump at a time.
+   */
   function kick(): void {
     wanted = true;
-    if (pumping || stopped) return;
+    if (pumping || halted) return;
     pumping = (async () => {
-      while (wanted && !stopped) {
+      while (wanted && !halted) {
         wanted = false;
-        while (active < concurrency && !stopped) {
+        while (active < concurrency && given.length > 0 && !halted) begin(given.shift()!);
+        while (active < concurrency && given.length === 0 && !stopped) {
           const claims = await claimSome();
           if (claims.length === 0) break;
-          for (const claim of claims) {
-            active += 1;
-            void runOne(claim.task, claim.leaseToken);
-          }
+          for (const claim of claims) if (take(claim.leaseToken)) begin(claim);
         }
       }
     })()
       .catch((error: unknown) => log(`claiming failed: ${String(error)}`))
       .finally(() => {
         pumping = undefined;
-        if (wanted && !stopped) kick();
+        if (wanted && !halted) kick();
       });
   }
 
@@ -259,8 +300,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   // graphql-ws re-sends this same payload on every reconnect: updating `after` in place makes the
   // resumed subscription start right after the last event this worker saw.
   const variables: { agentId: string; types: string[] | null; after: string | null; swarmId: string | null } = { agentId, types: claimTypes, after: null, swarmId };
+  // The same for agentWork. Without a cursor yet, the subscription starts with what the agent
+  // holds (HELD), so nothing given before it opened (or while it was down) is lost either.
+  const workVariables: { agentId: string; after: string | null } = { agentId, after: null };
 
-  /** One connection with its tasksAvailable subscription, under one access token. */
+  /** One connection with its tasksAvailable and agentWork subscriptions, under one access token. */
   function subscribeWith(accessToken: string) {
     let retired = false;
     let onConnected: () => void = () => undefined;
@@ -275,6 +319,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         connected: () => {
           onConnected();
           log(variables.after ? `connected; tasksAvailable resumes after cursor ${variables.after}` : "connected; subscribing to tasksAvailable");
+          log(workVariables.after ? `agentWork resumes after cursor ${workVariables.after}` : "subscribing to agentWork");
         },
         closed: (event) => {
           if (stopped || retired) return;
@@ -286,6 +331,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           const why = `${code === 4401 ? "access token expired" : "access token revoked"} (${code}); stopping: start again with a new token`;
           log(why);
           stopped = true;
+          halted = true;
           clearInterval(heartbeat);
           clearTimeout(renewal);
           end(why);
@@ -307,11 +353,35 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         complete: () => undefined,
       },
     );
+    const unsubscribeWork = ws.subscribe<{ agentWork: { cursor: string; kind: "ASSIGNED" | "HELD" | "RESERVED"; leaseToken?: string | null; task?: Claim["task"] | null } }>(
+      { query: print(WorkerAgentWorkDocument), variables: workVariables },
+      {
+        next: ({ data }) => {
+          const work = data?.agentWork;
+          if (!work || retired) return;
+          workVariables.after = work.cursor;
+          // RESERVED: tasksAvailable offers it as well, and the claim loop takes it.
+          if (work.kind === "RESERVED" || halted) return;
+          // No token: the agent no longer holds it (completed, moved on, expired) by delivery.
+          if (!work.task || !work.leaseToken || !take(work.leaseToken)) return;
+          log(`${work.kind === "ASSIGNED" ? "assigned" : "holding"} task ${work.task.id}`);
+          given.push({ task: work.task, leaseToken: work.leaseToken });
+          kick();
+        },
+        error: (error) => {
+          if (retired) return;
+          const code = closeCode(error);
+          log(`agentWork ended: ${code !== undefined ? `socket closed with ${code}` : error instanceof Error ? error.message : JSON.stringify(error)}`);
+        },
+        complete: () => undefined,
+      },
+    );
     return {
       connected,
       async close() {
         retired = true;
         unsubscribe();
+        unsubscribeWork();
         await ws.dispose();
       },
     };
@@ -357,19 +427,25 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     get cursor() {
       return variables.after;
     },
+    get workCursor() {
+      return workVariables.after;
+    },
     ended,
     get renewals() {
       return renewals;
     },
     get active() {
-      return active;
+      return active + given.length;
     },
     async drain(reason = "drained: finished its tasks and stopped") {
       stopped = true;
       await live.close();
       await pumping;
-      if (active > 0) {
-        log(`draining: finishing ${active} held task${active === 1 ? "" : "s"} before stopping`);
+      // Given work is held too: it runs before the agent leaves.
+      kick();
+      const held = active + given.length;
+      if (held > 0) {
+        log(`draining: finishing ${held} held task${held === 1 ? "" : "s"} before stopping`);
         await new Promise<void>((resolve) => idle.push(resolve));
       } else {
         log("draining: no task held");
@@ -383,6 +459,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     },
     async stop() {
       stopped = true;
+      halted = true;
       clearInterval(heartbeat);
       clearTimeout(renewal);
       await live.close();
