@@ -9,7 +9,7 @@ import type { TestServer } from "../test/support/server.ts";
 import { createTasks, record, registerAgents, type Result, timed } from "./support.ts";
 
 export async function claimCycles(server: TestServer, label: string, concurrency: number, tasks: number, batch = 0): Promise<Result> {
-  const workspace = `bench-${label}-${concurrency}-${batch}`.replace(/[^a-z0-9-]/gi, "");
+  const workspace = `bench-${label}-${concurrency}-${batch}`.toLowerCase().replace(/[^a-z0-9-]/g, "");
   const api = server.client({ workspace });
   const type = "cycle";
   await createTasks(api, type, tasks);
