@@ -174,7 +174,10 @@ it("resumes agentWork from its cursor after a network cut: work given meanwhile 
     expect(given).toHaveLength(2);
     expect(given[0]).toMatch(new RegExp(`^(assigned|holding) task ${first}$`));
     expect(given[1]).toBe(`assigned task ${second}`);
-    expect(log.filter((line) => line.includes("failed") || line.includes("not completed"))).toEqual([]);
+    // A claim the worker tried while the proxy was cut fails to reach the server (it retries): that
+    // is the network, not the work. Nothing else may have failed.
+    const networkDuringCut = (line: string) => line === "claiming failed: TypeError: fetch failed";
+    expect(log.filter((line) => (line.includes("failed") || line.includes("not completed")) && !networkDuringCut(line))).toEqual([]);
   } finally {
     await worker.stop();
     await proxy.close();
