@@ -503,11 +503,8 @@ export async function reassignTask(
       data: { status: "CLAIMED", assigneeId: toAgentId, leaseToken: token, leaseExpiresAt: leaseExpiry(lease), fence: { increment: 1 }, attemptCount: { increment: 1 }, claimedAt: now, availableAt: now },
     });
   }
-  const claimed = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
-  await tx.taskAttempt.create({ data: { workspaceId: actor.workspaceId, taskId, agentId: toAgentId, fence: claimed.fence } });
-  await recordEvent(tx, actor, { topic: "task", type: "task.claimed", entityId: taskId, payload: { agentId: toAgentId, attempt: claimed.attemptCount, fence: claimed.fence, fromAgentId, rebalanced: true, assignedBy: actor.subject } });
-  await markBusy(tx, actor, toAgentId);
-  if (!fromAgentId) await quotas.allocate(tx, actor, "tasks.running", { type: "TASK", id: taskId }, 1);
+  // A held task's tasks.running allocation carries over to the new holder.
+  await recordClaim(tx, actor, taskId, toAgentId, token, { fromAgentId, rebalanced: true, assignedBy: actor.subject }, { allocate: !fromAgentId });
   return { fromAgentId, toAgentId, leaseToken: token };
 }
 
@@ -630,14 +627,22 @@ async function holdLease(tx: Db, actor: Actor, taskId: string, leaseToken: strin
   return task;
 }
 
-async function recordClaim(tx: Db, actor: Actor, taskId: string, agentId: string, leaseToken: string, extra: { assignedBy?: string } = {}): Promise<Claim> {
+async function recordClaim(
+  tx: Db,
+  actor: Actor,
+  taskId: string,
+  agentId: string,
+  leaseToken: string,
+  extra: Prisma.InputJsonObject = {},
+  options: { allocate: boolean } = { allocate: true },
+): Promise<Claim> {
   const task = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
   await tx.taskAttempt.create({ data: { workspaceId: actor.workspaceId, taskId, agentId, fence: task.fence } });
   await recordEvent(tx, actor, { topic: "task", type: "task.claimed", entityId: taskId, payload: { agentId, attempt: task.attemptCount, fence: task.fence, ...extra } });
   await markBusy(tx, actor, agentId);
   // Last, so the workspace's tasks.running row (which every claim locks) is held only until the
   // commit right after. Over the quota this throws, rolling the claim back.
-  await quotas.allocate(tx, actor, "tasks.running", { type: "TASK", id: taskId }, 1);
+  if (options.allocate) await quotas.allocate(tx, actor, "tasks.running", { type: "TASK", id: taskId }, 1);
   return { task, leaseToken, leaseExpiresAt: task.leaseExpiresAt! };
 }
 
