@@ -1,14 +1,15 @@
 /**
  * Scenario 1: claim + complete cycles through the public GraphQL API, C agents each looping
  * (HTTP keep-alive), single claims (claimNextTask + completeTask) and batched ones
- * (claimNextTasks + completeTasks). Verifies that every task was completed exactly once.
+ * (claimNextTasks + completeTasks), against a server in its own process. Verifies that every
+ * task was completed exactly once.
  */
 import { ClaimNextTaskDocument, ClaimNextTasksDocument, CompleteTaskDocument, CompleteTasksDocument } from "../test/generated/graphql.ts";
 import { expectType } from "../test/support/client.ts";
-import type { TestServer } from "../test/support/server.ts";
+import type { BenchServer } from "./serverProcess.ts";
 import { createTasks, record, registerAgents, type Result, timed } from "./support.ts";
 
-export async function claimCycles(server: TestServer, label: string, concurrency: number, tasks: number, batch = 0): Promise<Result> {
+export async function claimCycles(server: BenchServer, label: string, concurrency: number, tasks: number, batch = 0): Promise<Result> {
   const workspace = `bench-${label}-${concurrency}-${batch}`.toLowerCase().replace(/[^a-z0-9-]/g, "");
   const api = server.client({ workspace });
   const type = "cycle";

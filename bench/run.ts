@@ -8,6 +8,10 @@
  * Sizes are environment variables (defaults in brackets): BENCH_TASKS [2000] tasks per cycle
  * scenario (a quarter at C = 1), BENCH_BATCH [10] claims per claimNextTasks, BENCH_SUBSCRIBERS
  * [1000], BENCH_EVENTS_PER_SECOND [20], BENCH_DELIVERY_SECONDS [10], BENCH_REQUESTS [400].
+ *
+ * The cycle scenarios run the server in a process of its own, as in production
+ * (bench/serverProcess.ts), each on a fresh database; delivery and query cost run it in the
+ * bench's process, because they read its internals (open subscriptions, the statement log).
  */
 import pg from "pg";
 import { startTestServer, type TestServer } from "../test/support/server.ts";
@@ -15,6 +19,7 @@ import { claimCycles } from "./claims.ts";
 import { minimalDelivery, swarmgraphDelivery } from "./delivery.ts";
 import { graphileWorkerCycles, rawSqlClaims } from "./peers.ts";
 import { queryCost } from "./queryCost.ts";
+import { withServerProcess } from "./serverProcess.ts";
 import { rate, report } from "./support.ts";
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -58,15 +63,15 @@ const concurrencies = [1, 8, 32];
 const tasksAt = (c: number) => (c === 1 ? Math.ceil(TASKS / 4) : TASKS);
 
 if (runs("cycles")) {
-  await onServer("postgres", async (server) => {
-    for (const c of concurrencies) await claimCycles(server, "swarmgraph single", c, tasksAt(c));
-    for (const c of [8, 32]) await claimCycles(server, "swarmgraph batched", c, TASKS, BATCH);
-  });
+  process.env.TEST_DATABASE_URL = adminUrl;
+  // A fresh server and database per scenario: none inherits the dead rows of the one before.
+  for (const c of concurrencies) await withServerProcess("postgres", (server) => claimCycles(server, "swarmgraph single", c, tasksAt(c)));
+  for (const c of [8, 32]) await withServerProcess("postgres", (server) => claimCycles(server, "swarmgraph batched", c, TASKS, BATCH));
   await scratchDatabase(async (url) => {
     for (const c of concurrencies) await graphileWorkerCycles(url, c, tasksAt(c));
     for (const c of concurrencies) await rawSqlClaims(url, c, tasksAt(c));
   });
-  await onServer("pglite", (server) => claimCycles(server, "swarmgraph single on PGlite", 8, Math.ceil(TASKS / 2)));
+  await withServerProcess("pglite", (server) => claimCycles(server, "swarmgraph single on PGlite", 8, Math.ceil(TASKS / 2)));
 }
 if (runs("delivery")) {
   await onServer("postgres", (server) => swarmgraphDelivery(server, delivery));

@@ -205,7 +205,7 @@ export function createServer(options: ServerOptions): Server {
           openSubscriptions: () => events.limiter.total,
           pool: () => db.pool?.(),
         },
-        { token: config.metricsToken },
+        { token: config.metricsToken, schema: getSchema() },
       );
 
       const documentCosts = new WeakMap<DocumentNode, number>();

@@ -27,6 +27,16 @@ describe("authentication", () => {
     expect(result.errors?.[0]?.message).toMatch(/expired at \d{4}-\d\d-\d\dT/);
   });
 
+  it("refuses a token that expired after it was accepted (verified tokens are remembered only until they expire)", async () => {
+    const shortLived = new GraphQLClient(server.url, server.token({ ttl: 2 }));
+    expect((await shortLived.raw(AgentsDocument, { first: 5 })).status).toBe(200);
+    expect((await shortLived.raw(AgentsDocument, { first: 5 })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const result = await shortLived.raw(AgentsDocument, { first: 5 });
+    expect(result.status).toBe(401);
+    expect(result.errors?.[0]?.message).toMatch(/expired at \d{4}-\d\d-\d\dT/);
+  });
+
   it("refuses a token signed with another secret and a malformed header", async () => {
     const forged = jwt.sign({ ws: "ws-a", scopes: ["admin"] }, "not-the-secret-not-the-secret-not-the-secret", { subject: "x", issuer: "swarmgraph", audience: "swarmgraph", expiresIn: 60 });
     const bad = await new GraphQLClient(server.url, forged).raw(AgentsDocument, { first: 5 });

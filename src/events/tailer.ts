@@ -15,7 +15,7 @@
 import type { SqlRunner } from "../db/sql.ts";
 import type { Logger } from "../logger.ts";
 import type { EventBus, EventRecord } from "./bus.ts";
-import { SEQUENCE_BATCH, sequenceEvents, settleEvents } from "./sequencer.ts";
+import { createOutboxVacuum, SEQUENCE_BATCH, sequenceEvents, settleEvents } from "./sequencer.ts";
 
 /** Something that carries nudges between replicas (the Redis event target). */
 export interface NudgeTarget {
@@ -67,10 +67,12 @@ export function createEventTailer(options: TailerOptions): EventTailer {
   let again = false;
   let stopped = false;
   const onNudge = () => tailer.wake();
+  const outbox = createOutboxVacuum(sql, (error) => log.warn({ err: error }, "could not vacuum PendingEvent (retried after the next events)"));
 
   /** Sequences, then publishes one batch; true when a full batch was read (read again at once). */
   async function readOnce(): Promise<boolean> {
     const { moved } = await sequenceEvents(sql);
+    if (moved > 0) outbox.moved(moved);
     const rows = await sql.query<TailRow>(
       `SELECT id, "workspaceId", topic, type, "entityId", payload, actor, "createdAt"
        FROM "Event" WHERE id > $1 ORDER BY id LIMIT $2`,

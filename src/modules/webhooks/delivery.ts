@@ -18,6 +18,7 @@ import {
   beginAttempt,
   claimEndpoints,
   DELIVERY_EVENT_PREFIX,
+  hasActiveEndpoints,
   nextDelivery,
   queueNewEvents,
   recordAttempt,
@@ -93,6 +94,14 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
     }
   }
 
+  // Most deployments have no endpoint, and every event wakes the worker: a claim per event was a
+  // third of the statements the agent hot path caused. So the worker remembers whether any
+  // endpoint is ACTIVE (checked again on each poll and after each webhook event, which is how
+  // an endpoint created or enabled on any replica becomes known) and ignores other events while
+  // there is none. `checked` tells a pass whether a webhook event arrived during its check.
+  let anyActive: boolean | undefined;
+  let checked = 0;
+
   /** Endpoints this replica is serving now. */
   const serving = new Set<Promise<void>>();
   let saturated = false;
@@ -101,6 +110,12 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
   async function pass(): Promise<void> {
     const free = CONCURRENT_ENDPOINTS - serving.size;
     if (free <= 0) return;
+    if (anyActive !== true) {
+      const version = checked;
+      const active = await hasActiveEndpoints(options.sql);
+      if (version === checked) anyActive = active;
+      if (!active) return;
+    }
     const claimed = await claimEndpoints(options.sql, replicaId, config.webhookLeaseSeconds, free);
     saturated = claimed.length === free;
     for (const id of claimed) {
@@ -140,10 +155,17 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
       if (config.webhookPollIntervalMs === 0) return;
       // Delivery progress events are the worker's own doing: they never make new work.
       unlisten = options.bus.listenAll((event) => {
-        if (!event.type.startsWith(DELIVERY_EVENT_PREFIX)) worker.wake();
+        if (event.type.startsWith(DELIVERY_EVENT_PREFIX)) return;
+        if (event.topic === "webhook") {
+          anyActive = undefined;
+          checked++;
+        } else if (anyActive === false) return;
+        worker.wake();
       });
       const tick = () => {
         if (stopped) return;
+        anyActive = undefined;
+        checked++;
         worker.wake();
         poll = setTimeout(tick, config.webhookPollIntervalMs);
         poll.unref();

@@ -376,6 +376,12 @@ export async function claimEndpoints(sql: Pick<SqlRunner, "query">, replicaId: s
   return rows.map((r) => r.id);
 }
 
+/** Whether any endpoint of any workspace is ACTIVE (the worker skips its claims while none is). */
+export async function hasActiveEndpoints(sql: Pick<SqlRunner, "query">): Promise<boolean> {
+  const [row] = await sql.query<{ active: boolean }>(`SELECT EXISTS (SELECT 1 FROM "Webhook" WHERE status = 'ACTIVE') AS active`);
+  return row?.active === true;
+}
+
 /** Gives the lease back (only if still held by this replica). */
 export async function releaseEndpoint(db: PrismaClient, id: string, replicaId: string): Promise<void> {
   await db.$executeRaw`UPDATE "Webhook" SET "leasedBy" = NULL, "leaseExpiresAt" = NULL WHERE id = ${id} AND "leasedBy" = ${replicaId}`;

@@ -1,0 +1,201 @@
+-- The hot path's plans. Measured with pgbench calling the functions directly (8 clients, C = 8):
+-- a third of the database's CPU went to planning, because plpgsql kept re-planning statements
+-- whose cached generic plan looked costlier than a custom one; and each claim sorted every
+-- pending task of the workspace, because no index matched the claim order to its end (`id`).
+--
+-- 1. Task_claimable_idx holds only PENDING tasks, in claim order: a claim walks it and stops at
+--    its limit, and a claimed or finished task leaves it (an UPDATE away from PENDING inserts no
+--    entry here). Task_held_idx finds what an agent holds (the completion's IDLE check) without
+--    scanning every CLAIMED or RUNNING task's status entry.
+-- 2. The hot-path functions use cached generic plans for their statements (plan_cache_mode is
+--    set per function, so nothing else is affected), except the claim's candidate query, which
+--    EXECUTE plans with the actual filter.
+
+CREATE INDEX "Task_claimable_idx" ON "Task" ("workspaceId", "priorityRank" DESC, "createdAt", id) WHERE status = 'PENDING';
+CREATE INDEX "Task_held_idx" ON "Task" ("assigneeId") WHERE status IN ('CLAIMED', 'RUNNING');
+
+ALTER FUNCTION "swarmgraph_sequence_events"(integer) SET plan_cache_mode = force_generic_plan;
+
+-- The functions of migration agent_status_events, but for plan_cache_mode, the claim's candidate
+-- query (EXECUTE), and lookups by an array of ids written as joins with unnest(), whose cached
+-- plans use the index whatever the statistics say (`col = ANY ($param)` got a scan of every
+-- TASK allocation of the workspace).
+CREATE OR REPLACE FUNCTION "swarmgraph_claim_tasks"(
+  p_workspace text, p_actor text, p_agent text, p_swarm text, p_types text[], p_max integer, p_lease_seconds integer, p_tokens text[]
+) RETURNS SETOF "Task"
+LANGUAGE plpgsql VOLATILE
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_capabilities text[];
+  v_status text;
+  v_quota "Quota"%ROWTYPE;
+  v_room integer;
+  v_ids text[];
+  v_count integer;
+  v_allocated integer;
+  v_was_idle boolean;
+BEGIN
+  SELECT capabilities, status::text INTO v_capabilities, v_status
+  FROM "Agent" WHERE id = p_agent AND "workspaceId" = p_workspace FOR NO KEY UPDATE;
+  IF NOT FOUND OR v_status NOT IN ('IDLE', 'BUSY') THEN
+    RAISE EXCEPTION 'agent may not claim' USING ERRCODE = 'SG001';
+  END IF;
+  SELECT * INTO v_quota FROM "Quota" WHERE "workspaceId" = p_workspace AND resource = 'tasks.running';
+  IF NOT FOUND OR v_quota.kind <> 'CAPACITY' THEN
+    RAISE EXCEPTION 'tasks.running quota row missing' USING ERRCODE = 'SG001';
+  END IF;
+  v_room := LEAST(p_max, v_quota."limit" - v_quota.allocated);
+
+  -- Planned afresh on every call (EXECUTE), with the filter's actual values: a plan cached for
+  -- unknown values misjudges how selective they are and sorts every pending task instead of
+  -- walking Task_claimable_idx in claim order and stopping at the limit.
+  EXECUTE $candidate$
+    WITH candidate AS (
+      SELECT t.id, t."priorityRank", t."createdAt" FROM "Task" t
+      WHERE t."workspaceId" = $1 AND t.status = 'PENDING' AND t."availableAt" <= now()
+        AND t."requiredCapabilities" <@ $2
+        AND (t."reservedForId" IS NULL OR t."reservedForId" = $3)
+        AND ($4::text IS NULL OR t."swarmId" = $4)
+        AND ($5::text[] IS NULL OR t.type = ANY ($5))
+        AND (t."swarmId" IS NULL OR NOT EXISTS (SELECT 1 FROM "Swarm" s WHERE s.id = t."swarmId" AND s.status = 'PAUSED'))
+      ORDER BY t."priorityRank" DESC, t."createdAt" ASC, t.id ASC
+      LIMIT $6
+      FOR UPDATE OF t SKIP LOCKED
+    )
+    SELECT array_agg(id ORDER BY "priorityRank" DESC, "createdAt" ASC, id ASC) FROM candidate
+  $candidate$
+  INTO v_ids
+  USING p_workspace, v_capabilities, p_agent, p_swarm, p_types, GREATEST(v_room, 1);
+  IF v_ids IS NULL THEN
+    RETURN;
+  END IF;
+  IF v_room < 1 THEN
+    RAISE EXCEPTION 'tasks.running quota full' USING ERRCODE = 'SG001';
+  END IF;
+  v_count := cardinality(v_ids);
+
+  WITH claimed AS (
+    UPDATE "Task" t SET status = 'CLAIMED', "assigneeId" = p_agent, "leaseToken" = p_tokens[k.ord],
+      "leaseExpiresAt" = now() + make_interval(secs => p_lease_seconds), fence = t.fence + 1,
+      "attemptCount" = t."attemptCount" + 1, "claimedAt" = now(), "updatedAt" = now()
+    FROM unnest(v_ids) WITH ORDINALITY AS k(id, ord)
+    WHERE t.id = k.id
+    RETURNING t.id, t.fence
+  ), attempts AS (
+    INSERT INTO "TaskAttempt" (id, "workspaceId", "taskId", "agentId", fence, "claimedAt")
+    SELECT "swarmgraph_uuid7"(), p_workspace, id, p_agent, fence, now() FROM claimed
+  )
+  INSERT INTO "Allocation" (id, "workspaceId", "quotaId", resource, "holderType", "holderId", requested, granted, "createdAt")
+  SELECT "swarmgraph_uuid7"(), p_workspace, v_quota.id, 'tasks.running', 'TASK', id, 1, 1, now() FROM claimed;
+
+  UPDATE "Agent" SET status = 'BUSY', "updatedAt" = now() WHERE id = p_agent AND status = 'IDLE';
+  v_was_idle := FOUND;
+
+  -- Last: the row every claim and completion of the workspace needs, held from here to commit
+  -- (only this function's remaining statements run meanwhile, never a round trip).
+  UPDATE "Quota" SET allocated = allocated + v_count, "updatedAt" = now()
+  WHERE id = v_quota.id AND allocated + v_count <= "limit"
+  RETURNING allocated INTO v_allocated;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'tasks.running quota filled concurrently' USING ERRCODE = 'SG001';
+  END IF;
+
+  INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
+  SELECT p_workspace, e.topic, e.type, e."entityId", e.payload, p_actor, now()
+  FROM "Task" t JOIN unnest(v_ids) WITH ORDINALITY AS k(id, ord) ON t.id = k.id
+  CROSS JOIN LATERAL (VALUES
+    (0, 'task', 'task.claimed', t.id, jsonb_build_object('agentId', p_agent, 'attempt', t."attemptCount", 'fence', t.fence)),
+    (1, 'agent', 'agent.status', p_agent, jsonb_build_object('from', 'IDLE', 'to', 'BUSY')),
+    (2, 'quota', 'quota.allocated', v_quota.id, jsonb_build_object('resource', 'tasks.running', 'holderType', 'TASK', 'holderId', t.id,
+      'requested', 1, 'granted', 1, 'inUse', v_allocated - v_count + k.ord, 'limit', v_quota."limit"))
+  ) AS e(n, topic, type, "entityId", payload)
+  WHERE e.n <> 1 OR (k.ord = 1 AND v_was_idle)
+  ORDER BY k.ord, e.n;
+
+  RETURN QUERY SELECT t.* FROM "Task" t JOIN unnest(v_ids) WITH ORDINALITY AS k(id, ord) ON t.id = k.id ORDER BY k.ord;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION "swarmgraph_complete_tasks"(
+  p_workspace text, p_actor text, p_ids text[], p_tokens text[], p_results jsonb[]
+) RETURNS SETOF "Task"
+LANGUAGE plpgsql VOLATILE
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_ids text[];
+  v_agents text[];
+  v_quota_ids text[];
+  v_units integer[];
+BEGIN
+  WITH locked AS (
+    SELECT t.id, t."leaseToken", t.status, t."leaseExpiresAt", t."correlationId", t."assigneeId" FROM "Task" t
+    WHERE t.id = ANY (p_ids) AND t."workspaceId" = p_workspace
+    ORDER BY t.id FOR UPDATE OF t
+  )
+  SELECT array_agg(l.id ORDER BY l.id), array_agg(DISTINCT l."assigneeId") INTO v_ids, v_agents
+  FROM locked l JOIN unnest(p_ids, p_tokens) AS k(id, token) ON k.id = l.id
+  WHERE l."leaseToken" = k.token AND l.status IN ('CLAIMED', 'RUNNING') AND l."leaseExpiresAt" > now()
+    AND l."correlationId" IS NULL
+    AND NOT EXISTS (SELECT 1 FROM "TaskDependency" d WHERE d."dependsOnId" = l.id);
+  IF v_ids IS NULL THEN
+    RETURN;
+  END IF;
+
+  -- `held` reads the rows as they were before this statement (its snapshot): the holder's id.
+  WITH held AS (
+    SELECT t.id, t."assigneeId", t.fence FROM "Task" t WHERE t.id = ANY (v_ids)
+  ), completed AS (
+    UPDATE "Task" t SET status = 'COMPLETED', progress = 1, result = COALESCE(k.result, t.result),
+      "completedAt" = now(), "startedAt" = COALESCE(t."startedAt", now()),
+      "assigneeId" = NULL, "leaseToken" = NULL, "leaseExpiresAt" = NULL, "updatedAt" = now()
+    FROM unnest(p_ids, p_results) AS k(id, result)
+    WHERE t.id = k.id AND t.id = ANY (v_ids)
+    RETURNING t.id
+  ), attempts AS (
+    UPDATE "TaskAttempt" a SET "endedAt" = now(), outcome = 'COMPLETED'
+    FROM held h WHERE a."taskId" = h.id AND a.fence = h.fence AND a."endedAt" IS NULL
+  )
+  INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
+  SELECT p_workspace, 'task', 'task.completed', c.id, jsonb_build_object('agentId', h."assigneeId"), p_actor, now()
+  FROM completed c JOIN held h ON h.id = c.id ORDER BY c.id;
+
+  -- Holders that hold nothing more become IDLE. The agent rows are locked first, so that the
+  -- check (a later statement, with a newer snapshot) sees a claim of the same agent that
+  -- committed while this function waited for the lock.
+  PERFORM 1 FROM "Agent" ag JOIN unnest(v_agents) AS h(id) ON ag.id = h.id ORDER BY ag.id FOR NO KEY UPDATE OF ag;
+  WITH idle AS (
+    UPDATE "Agent" ag SET status = 'IDLE', "updatedAt" = now()
+    FROM unnest(v_agents) AS h(id)
+    WHERE ag.id = h.id AND ag.status = 'BUSY'
+      AND NOT EXISTS (SELECT 1 FROM "Task" t WHERE t."assigneeId" = h.id AND t.status IN ('CLAIMED', 'RUNNING'))
+    RETURNING ag.id
+  )
+  INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
+  SELECT p_workspace, 'agent', 'agent.status', idle.id, jsonb_build_object('from', 'BUSY', 'to', 'IDLE'), p_actor, now()
+  FROM idle ORDER BY idle.id;
+
+  -- What the tasks held is given back; their quota rows are locked last, in resource order.
+  WITH released AS (
+    UPDATE "Allocation" al SET "releasedAt" = now()
+    FROM unnest(v_ids) AS h(id), "Quota" q
+    WHERE al."workspaceId" = p_workspace AND al."holderType" = 'TASK' AND al."holderId" = h.id
+      AND al."releasedAt" IS NULL AND q.id = al."quotaId" AND q.kind = 'CAPACITY'
+    RETURNING al."quotaId", al.resource, al."holderId", al.granted
+  ), events AS (
+    INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
+    SELECT p_workspace, 'quota', 'quota.released', r."quotaId",
+      jsonb_build_object('resource', r.resource, 'holderType', 'TASK', 'holderId', r."holderId", 'amount', r.granted), p_actor, now()
+    FROM released r ORDER BY r."holderId", r.resource
+  ), per_quota AS (
+    SELECT r."quotaId", min(r.resource) AS resource, sum(r.granted)::integer AS units FROM released r GROUP BY r."quotaId"
+  )
+  SELECT array_agg("quotaId" ORDER BY resource), array_agg(units ORDER BY resource) INTO v_quota_ids, v_units FROM per_quota;
+  IF v_quota_ids IS NOT NULL THEN
+    PERFORM 1 FROM "Quota" WHERE id = ANY (v_quota_ids) ORDER BY resource FOR NO KEY UPDATE;
+    UPDATE "Quota" q SET allocated = GREATEST(q.allocated - u.units, 0), "updatedAt" = now()
+    FROM unnest(v_quota_ids, v_units) AS u(id, units) WHERE q.id = u.id;
+  END IF;
+
+  RETURN QUERY SELECT t.* FROM "Task" t WHERE t.id = ANY (v_ids) ORDER BY t.id;
+END
+$$;
