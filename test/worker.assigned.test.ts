@@ -183,3 +183,52 @@ it("resumes agentWork from its cursor after a network cut: work given meanwhile 
     await proxy.close();
   }
 });
+
+it("keeps the leases of what it holds alive: a handler longer than the lease, and given work waiting for its slot, each run once", async () => {
+  // Leases of 2 s, swept every 250 ms: a lease the worker let lapse would be re-queued at once.
+  const short = await startTestServer({ config: { leaseSeconds: 2, leaseSweepIntervalMs: 250 } });
+  const api = short.client({ workspace: WS });
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const worker = await startWorker({
+    url: short.url,
+    token: short.token({ workspace: WS, subject: "slow-worker", scopes: WORKER_SCOPES }),
+    name: "slow-worker",
+    types: ["never-created"],
+    concurrency: 1,
+    heartbeatSeconds: 0.5,
+    // Reports no progress: only the worker's renewals keep the lease.
+    work: async (t) => {
+      await gate;
+      return { ran: t.id };
+    },
+  });
+  try {
+    const running = await createTask(api, "longer than its lease");
+    expectType((await api.request(AssignTaskDocument, { taskId: running, agentId: worker.agentId })).assignTask, "AssignTaskPayload");
+    await until(async () => (await task(api, running)).status === "RUNNING", "the first task to start");
+    const waiting = await createTask(api, "waits for the only slot");
+    expectType((await api.request(AssignTaskDocument, { taskId: waiting, agentId: worker.agentId })).assignTask, "AssignTaskPayload");
+    await until(() => worker.active === 2, "the second task to wait in the worker");
+
+    // Three lease lengths later, both are still the worker's, on their first attempt.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    for (const id of [running, waiting]) {
+      const held = await task(api, id);
+      expect(held.assignee?.id).toBe(worker.agentId);
+      expect(held.attempts.map((a) => a.fence)).toEqual([1]);
+    }
+
+    open();
+    await until(async () => (await task(api, running)).status === "COMPLETED" && (await task(api, waiting)).status === "COMPLETED", "both tasks to complete");
+    for (const id of [running, waiting]) {
+      const done = await task(api, id);
+      expect(done.result).toEqual({ ran: id });
+      expect(done.attempts.map((a) => [a.agent.id, a.fence, a.outcome])).toEqual([[worker.agentId, 1, "COMPLETED"]]);
+    }
+  } finally {
+    open();
+    await worker.stop();
+    await short.stop();
+  }
+});

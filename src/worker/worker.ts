@@ -66,6 +66,10 @@ export interface WorkerOptions {
   types?: string[];
   /** Tasks worked on at once. */
   concurrency?: number;
+  /**
+   * How often the agent heartbeats and renews the lease of every task it holds, running or given
+   * and waiting for a slot (default 15; keep it well under the server's TASK_LEASE_SECONDS).
+   */
   heartbeatSeconds?: number;
   /** Does the work; returns the result. Default: echoes the task's context. */
   work?: (task: { id: string; description: string; context: unknown }, progress: (fraction: number) => Promise<void>) => Promise<Record<string, unknown>>;
@@ -193,6 +197,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     if (taken.size > 10_000) taken.delete(taken.values().next().value!);
     return true;
   };
+  /**
+   * Every task the agent holds, running or given and waiting, with its lease token and the last
+   * progress its handler reported. The heartbeat renews each lease with that progress: a handler
+   * that runs longer than the lease without reporting progress, or given work waiting behind a
+   * long one, would otherwise lose its lease and be run a second time elsewhere.
+   */
+  const holding = new Map<string, { leaseToken: string; progress: number }>();
   /** Waiters for `active` to reach 0 (drain). */
   let idle: (() => void)[] = [];
   let pumping: Promise<void> | undefined;
@@ -217,6 +228,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   /** Starts work the agent holds, claimed or given, in a slot already counted in `active`. */
   async function runOne(task: Claim["task"], leaseToken: string): Promise<void> {
+    holding.set(task.id, { leaseToken, progress: holding.get(task.id)?.progress ?? 0 });
     try {
       await request(WorkerStartDocument, { taskId: task.id, leaseToken });
       const { result, outputs } = BLACKBOARD_TASK_TYPES.includes(task.type)
@@ -224,6 +236,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         : {
             result: await work(task, async (fraction) => {
               await request(WorkerProgressDocument, { taskId: task.id, leaseToken, progress: fraction });
+              const held = holding.get(task.id);
+              if (held?.leaseToken === leaseToken) held.progress = fraction;
             }),
             outputs: null,
           };
@@ -234,6 +248,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     } catch (error) {
       log(`task ${task.id} failed: ${String(error)}`);
     } finally {
+      if (holding.get(task.id)?.leaseToken === leaseToken) holding.delete(task.id);
       active -= 1;
       kick();
       if (active === 0 && given.length === 0) idle.splice(0).forEach((resolve) => resolve());
@@ -292,8 +307,24 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       });
   }
 
+  /** Renews the lease of every task held; given work whose lease is gone is dropped, not run. */
+  async function renewLeases(): Promise<void> {
+    for (const [taskId, held] of holding) {
+      const renewed = (await request(WorkerProgressDocument, { taskId, leaseToken: held.leaseToken, progress: held.progress })).reportProgress;
+      if (renewed.__typename === "ReportProgressPayload") continue;
+      log(`lease of task ${taskId} not renewed: ${JSON.stringify(renewed)}`);
+      const waiting = given.findIndex((g) => g.task.id === taskId && g.leaseToken === held.leaseToken);
+      if (waiting >= 0) {
+        given.splice(waiting, 1);
+        holding.delete(taskId);
+        if (active === 0 && given.length === 0) idle.splice(0).forEach((resolve) => resolve());
+      }
+    }
+  }
+
   const heartbeat = setInterval(() => {
     void request(WorkerHeartbeatDocument, { id: agentId }).catch(() => undefined);
+    void renewLeases().catch((error: unknown) => log(`renewing leases failed: ${String(error)}`));
   }, (options.heartbeatSeconds ?? 15) * 1000);
   heartbeat.unref();
 
@@ -366,6 +397,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           if (!work.task || !work.leaseToken || !take(work.leaseToken)) return;
           log(`${work.kind === "ASSIGNED" ? "assigned" : "holding"} task ${work.task.id}`);
           given.push({ task: work.task, leaseToken: work.leaseToken });
+          holding.set(work.task.id, { leaseToken: work.leaseToken, progress: 0 });
           kick();
         },
         error: (error) => {
