@@ -8,6 +8,8 @@
  *                                         with the server's secret; refuses when there is none
  *   swarmgraph worker --token T | --client-id ID [--client-secret S] | --device [--client-id ID] [--scope "a b"]
  *                     [--url U] [--name N] [--capabilities a,b] [--types x,y] [--concurrency 4]
+ *                     [--heartbeat-seconds 15] (also renews the leases it holds: keep it well
+ *                     under the server's TASK_LEASE_SECONDS)
  *                     [--consumes A,B] [--publishes C] [--handler ./handler.ts]
  *                                         run the example agent (subscribes; never polls); with
  *                                         --consumes, a blackboard agent: a handler module's default
@@ -196,6 +198,7 @@ async function worker(config: Config, args: string[]): Promise<number> {
       capabilities: { type: "string", default: "" },
       types: { type: "string" },
       concurrency: { type: "string", default: "1" },
+      "heartbeat-seconds": { type: "string", default: "15" },
       consumes: { type: "string" },
       publishes: { type: "string" },
       handler: { type: "string" },
@@ -264,6 +267,7 @@ async function worker(config: Config, args: string[]): Promise<number> {
     capabilities: list(values.capabilities),
     types: list(values.types),
     concurrency: Math.max(1, Number(values.concurrency) || 1),
+    heartbeatSeconds: Math.max(0.1, Number(values["heartbeat-seconds"]) || 15),
     consumes: list(values.consumes),
     publishes: list(values.publishes),
     handle: values.handler ? await importDefault<ArtifactHandler>(values.handler) : undefined,
