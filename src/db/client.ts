@@ -113,9 +113,11 @@ export const TRANSACTION_ATTEMPTS = 3;
  */
 const RETRYABLE_SQLSTATES = new Set(["40P01", "40001"]);
 
+/** True for Prisma's and the pg driver's shape of a deadlock or serialization abort. */
 export function isRetryableTransactionError(error: unknown): boolean {
   const e = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
   if (e?.code === "P2034") return true;
+  if (typeof e?.code === "string" && RETRYABLE_SQLSTATES.has(e.code)) return true;
   const sqlState = e?.meta?.driverAdapterError?.cause?.originalCode;
   return typeof sqlState === "string" && RETRYABLE_SQLSTATES.has(sqlState);
 }

@@ -17,7 +17,8 @@ CREATE INDEX "Task_held_idx" ON "Task" ("assigneeId") WHERE status IN ('CLAIMED'
 ALTER FUNCTION "swarmgraph_sequence_events"(integer) SET plan_cache_mode = force_generic_plan;
 
 -- The functions of migration agent_status_events, but for plan_cache_mode, the claim's candidate
--- query (EXECUTE), and lookups by an array of ids written as joins with unnest(), whose cached
+-- query (EXECUTE), the claim locking the quota row before inserting the allocations that
+-- reference it (a deadlock seen under 16 concurrent batched claimers), and lookups by an array of ids written as joins with unnest(), whose cached
 -- plans use the index whatever the statistics say (`col = ANY ($param)` got a scan of every
 -- TASK allocation of the workspace).
 CREATE OR REPLACE FUNCTION "swarmgraph_claim_tasks"(
@@ -81,24 +82,26 @@ BEGIN
     FROM unnest(v_ids) WITH ORDINALITY AS k(id, ord)
     WHERE t.id = k.id
     RETURNING t.id, t.fence
-  ), attempts AS (
-    INSERT INTO "TaskAttempt" (id, "workspaceId", "taskId", "agentId", fence, "claimedAt")
-    SELECT "swarmgraph_uuid7"(), p_workspace, id, p_agent, fence, now() FROM claimed
   )
-  INSERT INTO "Allocation" (id, "workspaceId", "quotaId", resource, "holderType", "holderId", requested, granted, "createdAt")
-  SELECT "swarmgraph_uuid7"(), p_workspace, v_quota.id, 'tasks.running', 'TASK', id, 1, 1, now() FROM claimed;
+  INSERT INTO "TaskAttempt" (id, "workspaceId", "taskId", "agentId", fence, "claimedAt")
+  SELECT "swarmgraph_uuid7"(), p_workspace, id, p_agent, fence, now() FROM claimed;
 
   UPDATE "Agent" SET status = 'BUSY', "updatedAt" = now() WHERE id = p_agent AND status = 'IDLE';
   v_was_idle := FOUND;
 
   -- Last: the row every claim and completion of the workspace needs, held from here to commit
-  -- (only this function's remaining statements run meanwhile, never a round trip).
+  -- (only this function's remaining statements run meanwhile, never a round trip). It is locked
+  -- before the allocations are inserted: their foreign key check takes a KEY SHARE lock on it,
+  -- and a claim holding that lock while it waits to upgrade it deadlocks with a general-path
+  -- transaction queued for the row in between.
   UPDATE "Quota" SET allocated = allocated + v_count, "updatedAt" = now()
   WHERE id = v_quota.id AND allocated + v_count <= "limit"
   RETURNING allocated INTO v_allocated;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'tasks.running quota filled concurrently' USING ERRCODE = 'SG001';
   END IF;
+  INSERT INTO "Allocation" (id, "workspaceId", "quotaId", resource, "holderType", "holderId", requested, granted, "createdAt")
+  SELECT "swarmgraph_uuid7"(), p_workspace, v_quota.id, 'tasks.running', 'TASK', id, 1, 1, now() FROM unnest(v_ids) AS k(id);
 
   INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
   SELECT p_workspace, e.topic, e.type, e."entityId", e.payload, p_actor, now()

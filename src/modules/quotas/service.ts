@@ -2,7 +2,7 @@
  * Quotas and allocations (seed 003's resource manager, seeds 001/002's tier limits), one model
  * for all: a Quota row per (workspace, resource) and Allocation rows for what holders got.
  *
- * Atomicity: every allocation locks the quota row (`SELECT … FOR UPDATE`) before it reads usage
+ * Atomicity: every allocation locks the quota row (`SELECT … FOR NO KEY UPDATE`) before it reads usage
  * and writes, so concurrent callers serialize on it and the granted sum never exceeds the limit,
  * on any number of connections. CAPACITY quotas keep `allocated` (the sum of open allocations)
  * on the row, updated under that lock; RATE quotas sum the allocations inside the window.
@@ -223,11 +223,14 @@ export async function lockQuota(tx: Db, workspaceId: string, resource: string): 
   return (await selectQuotaForUpdate(tx, workspaceId, resource))!;
 }
 
-/** The quota row, locked, in one statement (the hot path of every claim and completion). */
+/**
+ * The quota row, locked, in one statement. FOR NO KEY UPDATE, as an UPDATE of it locks: it does
+ * not wait for (or block) the KEY SHARE locks that inserting an Allocation takes on its quota.
+ */
 async function selectQuotaForUpdate(tx: Db, workspaceId: string, resource: string): Promise<Quota | undefined> {
   const rows = await tx.$queryRaw<Quota[]>`
     SELECT id, "workspaceId", resource, kind::text AS kind, "limit", "windowSeconds", allocated, custom, "createdAt", "updatedAt"
-    FROM "Quota" WHERE "workspaceId" = ${workspaceId} AND resource = ${resource} FOR UPDATE`;
+    FROM "Quota" WHERE "workspaceId" = ${workspaceId} AND resource = ${resource} FOR NO KEY UPDATE`;
   return rows[0];
 }
 

@@ -25,7 +25,8 @@
  * - quota exact: the quota row is updated with `allocated + n <= limit` in its WHERE clause, under
  *   its row lock, so concurrent claims can never exceed it;
  * - events: written to PendingEvent by the same statement, so they exist iff the change committed
- *   (the sequencer orders them; src/events/sequencer.ts).
+ *   (the sequencer orders them; src/events/sequencer.ts);
+ * - deadlock victims: a statement PostgreSQL aborted to break a deadlock runs again (`statement`).
  *
  * The fast path handles the common case only. Whenever something is out of the ordinary (an
  * agent that may not claim, a quota to materialize or a full one, a lost lease, a task with
@@ -33,6 +34,7 @@
  * task out); the caller then takes the general path in service.ts, which decides the same case
  * with full detail and the precise typed error.
  */
+import { isRetryableTransactionError, TRANSACTION_ATTEMPTS } from "../../db/client.ts";
 import type { SqlRunner } from "../../db/sql.ts";
 import type { Actor } from "../../events/eventLog.ts";
 import type { Task } from "../../generated/prisma/client.ts";
@@ -51,7 +53,7 @@ type TaskRow = Task;
  */
 export async function claimTasks(sql: SqlRunner, actor: Actor, agentId: string, filter: ClaimFilter, leaseSeconds: number, tokens: string[]): Promise<Task[] | null> {
   try {
-    return await sql.query<TaskRow>(`SELECT * FROM "swarmgraph_claim_tasks"($1, $2, $3, $4, $5::text[], $6, $7, $8::text[])`, [
+    return await statement<TaskRow>(sql, `SELECT * FROM "swarmgraph_claim_tasks"($1, $2, $3, $4, $5::text[], $6, $7, $8::text[])`, [
       actor.workspaceId,
       actor.subject,
       agentId,
@@ -78,7 +80,7 @@ export interface Completion {
  * @returns the completed tasks by id; a task missing from it was left untouched for the general path
  */
 export async function completeTasks(sql: SqlRunner, actor: Actor, completions: readonly Completion[]): Promise<Map<string, Task>> {
-  const rows = await sql.query<TaskRow>(`SELECT * FROM "swarmgraph_complete_tasks"($1, $2, $3::text[], $4::text[], $5::jsonb[])`, [
+  const rows = await statement<TaskRow>(sql, `SELECT * FROM "swarmgraph_complete_tasks"($1, $2, $3::text[], $4::text[], $5::jsonb[])`, [
     actor.workspaceId,
     actor.subject,
     completions.map((c) => c.taskId),
@@ -90,7 +92,8 @@ export async function completeTasks(sql: SqlRunner, actor: Actor, completions: r
 
 /** CLAIMED → RUNNING with the lease extended; null when the general path must decide. */
 export async function startTask(sql: SqlRunner, actor: Actor, taskId: string, leaseToken: string, leaseSeconds: number): Promise<Task | null> {
-  const [row] = await sql.query<TaskRow>(
+  const [row] = await statement<TaskRow>(
+    sql,
     `WITH started AS (
        UPDATE "Task" SET status = 'RUNNING', "startedAt" = now(), "leaseExpiresAt" = now() + make_interval(secs => $4), "updatedAt" = now()
        WHERE id = $1 AND "workspaceId" = $2 AND "leaseToken" = $3 AND status = 'CLAIMED' AND "leaseExpiresAt" > now()
@@ -116,7 +119,8 @@ export async function reportProgress(
   leaseSeconds: number,
 ): Promise<Task | null> {
   const partial = partialResult == null ? null : JSON.stringify(partialResult);
-  const [row] = await sql.query<TaskRow>(
+  const [row] = await statement<TaskRow>(
+    sql,
     `WITH reported AS (
        UPDATE "Task" SET status = 'RUNNING', "startedAt" = COALESCE("startedAt", now()), progress = $4,
          "partialResult" = COALESCE($5::jsonb, "partialResult"), "leaseExpiresAt" = now() + make_interval(secs => $6), "updatedAt" = now()
@@ -130,6 +134,22 @@ export async function reportProgress(
     [taskId, actor.workspaceId, leaseToken, progress, partial, leaseSeconds, actor.subject],
   );
   return row ?? null;
+}
+
+/**
+ * Runs one hot-path statement, again (up to TRANSACTION_ATTEMPTS times) when PostgreSQL aborted
+ * it as a deadlock or serialization victim: it is a transaction of its own, so nothing of it was
+ * applied, as the general path's interactive transactions are retried (src/db/client.ts).
+ */
+async function statement<Row>(sql: Pick<SqlRunner, "query">, text: string, params: unknown[]): Promise<Row[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sql.query<Row>(text, params);
+    } catch (error) {
+      if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * attempt));
+    }
+  }
 }
 
 function isGeneralPathSignal(error: unknown): boolean {
