@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Scope } from "../src/auth/scopes.ts";
 import { startWorker } from "../src/worker/worker.ts";
 import {
+  AgentDocument,
   AssignTaskDocument,
   AuditTrailDocument,
   CreateSwarmWithWorkDocument,
@@ -230,5 +231,46 @@ it("keeps the leases of what it holds alive: a handler longer than the lease, an
     open();
     await worker.stop();
     await short.stop();
+  }
+});
+
+it("drains given work too: a running task and one waiting for the slot both finish before the agent is terminated", async () => {
+  const api = server.client({ workspace: WS });
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const worker = await startWorker({
+    url: server.url,
+    token: server.token({ workspace: WS, subject: "draining-worker", scopes: WORKER_SCOPES }),
+    name: "draining-worker",
+    types: ["never-created"],
+    concurrency: 1,
+    work: async (t) => {
+      await gate;
+      return { ran: t.id };
+    },
+  });
+  try {
+    const ids = [await createTask(api, "running when the drain starts"), await createTask(api, "waiting when the drain starts")];
+    for (const id of ids) expectType((await api.request(AssignTaskDocument, { taskId: id, agentId: worker.agentId })).assignTask, "AssignTaskPayload");
+    await until(() => worker.active === 2, "one task running and one waiting");
+
+    let drained = false;
+    const draining = worker.drain().then(() => (drained = true));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(drained).toBe(false);
+    expect((await api.request(AgentDocument, { id: worker.agentId })).agent?.status).not.toBe("TERMINATED");
+
+    open();
+    await until(() => drained, "the drain to finish both tasks");
+    await draining;
+    for (const id of ids) {
+      const done = await task(api, id);
+      expect(done.status).toBe("COMPLETED");
+      expect(done.result).toEqual({ ran: id });
+    }
+    expect((await api.request(AgentDocument, { id: worker.agentId })).agent?.status).toBe("TERMINATED");
+  } finally {
+    open();
+    await worker.stop();
   }
 });
