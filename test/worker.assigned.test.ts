@@ -10,7 +10,7 @@ import { getOperationAST } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Scope } from "../src/auth/scopes.ts";
-import { startWorker } from "../src/worker/worker.ts";
+import { startWorker, type WorkerOptions } from "../src/worker/worker.ts";
 import {
   AgentDocument,
   AssignTaskDocument,
@@ -87,6 +87,28 @@ async function createTask(api: GraphQLClient, description: string, swarmId?: str
 }
 
 const task = async (api: GraphQLClient, id: string) => (await api.request(TaskDocument, { id })).task!;
+
+/**
+ * An in-process worker with one slot whose handler holds every task until `open()` and reports
+ * no progress (only the worker itself can then keep a lease alive); it claims nothing itself.
+ */
+async function gatedWorker(target: TestServer, name: string, options: Partial<WorkerOptions> = {}) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const worker = await startWorker({
+    url: target.url,
+    token: target.token({ workspace: WS, subject: name, scopes: WORKER_SCOPES }),
+    name,
+    types: ["never-created"],
+    concurrency: 1,
+    work: async (t) => {
+      await gate;
+      return { ran: t.id };
+    },
+    ...options,
+  });
+  return { worker, open };
+}
 
 /** The task.claimed entries of a task's audit trail: who claimed for whom. */
 async function claimsOf(api: GraphQLClient, taskId: string) {
@@ -189,21 +211,7 @@ it("keeps the leases of what it holds alive: a handler longer than the lease, an
   // Leases of 2 s, swept every 250 ms: a lease the worker let lapse would be re-queued at once.
   const short = await startTestServer({ config: { leaseSeconds: 2, leaseSweepIntervalMs: 250 } });
   const api = short.client({ workspace: WS });
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const worker = await startWorker({
-    url: short.url,
-    token: short.token({ workspace: WS, subject: "slow-worker", scopes: WORKER_SCOPES }),
-    name: "slow-worker",
-    types: ["never-created"],
-    concurrency: 1,
-    heartbeatSeconds: 0.5,
-    // Reports no progress: only the worker's renewals keep the lease.
-    work: async (t) => {
-      await gate;
-      return { ran: t.id };
-    },
-  });
+  const { worker, open } = await gatedWorker(short, "slow-worker", { heartbeatSeconds: 0.5 });
   try {
     const running = await createTask(api, "longer than its lease");
     expectType((await api.request(AssignTaskDocument, { taskId: running, agentId: worker.agentId })).assignTask, "AssignTaskPayload");
@@ -236,19 +244,7 @@ it("keeps the leases of what it holds alive: a handler longer than the lease, an
 
 it("drains given work too: a running task and one waiting for the slot both finish before the agent is terminated", async () => {
   const api = server.client({ workspace: WS });
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const worker = await startWorker({
-    url: server.url,
-    token: server.token({ workspace: WS, subject: "draining-worker", scopes: WORKER_SCOPES }),
-    name: "draining-worker",
-    types: ["never-created"],
-    concurrency: 1,
-    work: async (t) => {
-      await gate;
-      return { ran: t.id };
-    },
-  });
+  const { worker, open } = await gatedWorker(server, "draining-worker");
   try {
     const ids = [await createTask(api, "running when the drain starts"), await createTask(api, "waiting when the drain starts")];
     for (const id of ids) expectType((await api.request(AssignTaskDocument, { taskId: id, agentId: worker.agentId })).assignTask, "AssignTaskPayload");
