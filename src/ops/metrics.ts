@@ -176,7 +176,7 @@ export function createMetrics(sources: MetricSources, options: { token?: string;
           graphql_envelop_phase_validate: true,
           graphql_envelop_phase_execute: true,
           graphql_envelop_phase_subscribe: true,
-          // Counting deprecated fields walks every operation's document on every request (a tenth
+          // Counting deprecated fields walks every operation's document on every request (about 8%
           // of the server's CPU on the agent hot path): only worth it once something is deprecated.
           graphql_envelop_deprecated_field: hasDeprecations(options.schema),
           graphql_yoga_http_duration: true,
