@@ -1,6 +1,6 @@
 /**
- * Scenario 2: event delivery. N graphql-ws subscribers (one socket each) follow a workspace's
- * task events while a driver creates tasks at a fixed rate. Reports deliveries/s, latency from the
+ * Scenario 2: event delivery. N graphql-ws subscribers (one socket each, each its own principal)
+ * follow one swarm's events while a driver creates tasks in that swarm at a fixed rate. Reports deliveries/s, latency from the
  * event's time (its writer's transaction time, stamped by PostgreSQL) to each client, and the
  * delivered count (which must be all). The peer: a minimal graphql-ws server (graphql-js schema,
  * an in-process emitter, no database) pushing the same number of messages to the same number of
@@ -16,7 +16,7 @@ import { performance } from "node:perf_hooks";
 import { GraphQLObjectType, GraphQLSchema, GraphQLString, print } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
-import { CreateTaskDocument, SetQuotaDocument, TaskEventTimesDocument } from "../test/generated/graphql.ts";
+import { CreateSwarmDocument, CreateTaskDocument, SetQuotaDocument, SwarmEventTimesDocument } from "../test/generated/graphql.ts";
 import type { Client as WsClient } from "graphql-ws";
 import { expectType, wsClient } from "../test/support/client.ts";
 import type { TestServer } from "../test/support/server.ts";
@@ -29,22 +29,24 @@ export interface DeliveryLoad {
 }
 
 export async function swarmgraphDelivery(server: TestServer, load: DeliveryLoad): Promise<Result> {
-  const workspace = `deliver-${load.subscribers}`;
-  expectType((await server.client({ workspace }).request(SetQuotaDocument, { resource: "subscriptions", limit: load.subscribers + 10 })).setQuota, "SetQuotaPayload");
-  const clients = Array.from({ length: load.subscribers }, (_, i) => wsClient(server.wsUrl, server.token({ workspace, subject: `watcher-${i}`, scopes: ["tasks:read"] })));
+  const workspace = `deliver-${load.subscribers}-${load.eventsPerSecond}`;
+  const api = server.client({ workspace });
+  expectType((await api.request(SetQuotaDocument, { resource: "subscriptions", limit: load.subscribers + 10 })).setQuota, "SetQuotaPayload");
+  const swarmId = expectType((await api.request(CreateSwarmDocument, { input: { name: "delivery", objective: "bench event delivery", topology: "MESH" } })).createSwarm, "CreateSwarmPayload").swarm.id;
+  const clients = Array.from({ length: load.subscribers }, (_, i) => wsClient(server.wsUrl, server.token({ workspace, subject: `watcher-${i}`, scopes: ["swarms:read"] })));
   try {
     const total = load.eventsPerSecond * load.seconds;
     // Arrivals before the acknowledgement wait for it, and count 0.
     const acknowledged = new Map<string, number>();
     const arrivals: { taskId: string; at: number }[] = [];
-    const followers = follow(clients, print(TaskEventTimesDocument), { after: null }, total, (data) => {
-      arrivals.push({ taskId: (data as { taskEvents: { taskId: string } }).taskEvents.taskId, at: Date.now() });
-      return (data as { taskEvents: { at: string } }).taskEvents.at;
+    const followers = follow(clients, print(SwarmEventTimesDocument), { swarmId, after: null }, total, (data) => {
+      const event = (data as { swarmEvents: { taskId: string; at: string } }).swarmEvents;
+      arrivals.push({ taskId: event.taskId, at: Date.now() });
+      return event.at;
     });
     while (server.events.limiter.total < load.subscribers) await new Promise((resolve) => setTimeout(resolve, 20));
-    const api = server.client({ workspace });
     const seconds = await drive(load, (i) => {
-      void api.request(CreateTaskDocument, { input: { description: `d${i}`, type: "deliver" } }).then((r) => acknowledged.set(expectType(r.createTask, "CreateTaskPayload").task.id, Date.now()));
+      void api.request(CreateTaskDocument, { input: { description: `d${i}`, type: "deliver", swarmId } }).then((r) => acknowledged.set(expectType(r.createTask, "CreateTaskPayload").task.id, Date.now()));
     }, followers.done);
     while (acknowledged.size < total) await new Promise((resolve) => setTimeout(resolve, 10));
     const afterAck = arrivals.map((arrival) => Math.max(0, arrival.at - acknowledged.get(arrival.taskId)!)).sort((a, b) => a - b);

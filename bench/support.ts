@@ -30,6 +30,12 @@ export function rate(group: string, scenario: string): number {
   return r ? r.ops / r.seconds : Number.NaN;
 }
 
+/** One of a scenario's extra figures (NaN when the scenario did not run). */
+export function figure(group: string, scenario: string, key: string): number {
+  const value = results.find((x) => x.group === group && x.scenario === scenario)?.extra?.[key];
+  return typeof value === "number" ? value : Number.NaN;
+}
+
 export async function timed(fn: () => Promise<void>): Promise<number> {
   const start = performance.now();
   await fn();

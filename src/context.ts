@@ -16,6 +16,7 @@ import { bearerToken, connectionParamsToken, type Principal, TokenError } from "
 import type { SigningKeys } from "./auth/signingKeys.ts";
 import type { TokenVerifier } from "./auth/verifier.ts";
 import type { UserCodeAttempts } from "./modules/identity/device.ts";
+import type { TaskFacts } from "./modules/tasks/facts.ts";
 
 export interface Context {
   db: PrismaClient;
@@ -36,6 +37,8 @@ export interface Context {
   status: SystemStatusSource;
   /** What the identity module needs beyond the database: the signing keys, and the user-code attempt guard. */
   identity: IdentityDeps;
+  /** The tasks' unchanging facts (swarm, type), shared by every subscription of this process. */
+  taskFacts: TaskFacts;
 }
 
 export interface IdentityDeps {
@@ -55,6 +58,7 @@ export interface ContextDeps {
   revocations: RevocationList;
   status: SystemStatusSource;
   identity: IdentityDeps;
+  taskFacts: TaskFacts;
 }
 
 /** Where a token can come from: an HTTP request, or graphql-ws `connection_init` params. */
@@ -67,7 +71,7 @@ export interface ContextSource {
 export function createContextFactory(deps: ContextDeps) {
   return async (source: ContextSource): Promise<Context> => {
     const viewer = await authenticate(deps, source);
-    return { db: deps.db, sql: deps.sql, config: deps.config, viewer, loaders: new Map(), events: deps.events, revocations: deps.revocations, connection: source.connection, identity: deps.identity, status: deps.status };
+    return { db: deps.db, sql: deps.sql, config: deps.config, viewer, loaders: new Map(), events: deps.events, revocations: deps.revocations, connection: source.connection, identity: deps.identity, status: deps.status, taskFacts: deps.taskFacts };
   };
 }
 

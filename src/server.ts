@@ -21,6 +21,7 @@ import { connectionParamsToken, TokenError } from "./auth/tokens.ts";
 import { createTokenVerifier } from "./auth/verifier.ts";
 import type { Config } from "./config.ts";
 import { createContextFactory, type Context } from "./context.ts";
+import { createTaskFacts } from "./modules/tasks/facts.ts";
 import { type Database, type DatabaseTarget, openDatabase } from "./db/client.ts";
 import { applyMigrations, pendingMigrations } from "./db/migrations.ts";
 import type { DatabaseFailedError } from "./db/pgliteGuard.ts";
@@ -191,7 +192,7 @@ export function createServer(options: ServerOptions): Server {
       // Webhooks: delivered by every replica, each endpoint by one at a time (a lease).
       const webhooks = createWebhookWorker({ db: db.prisma, sql: db.sql, bus, config, log, replicaId, notify: () => tailer.notify() });
       const status = createSystemStatus({ sql: db.sql, kind: db.kind, tailerPosition: () => tailer.position });
-      const contextFactory = createContextFactory({ db: db.prisma, sql: db.sql, config, verify, ensureWorkspace, events, revocations, status, identity: { keys: signingKeys, deviceAttempts: new UserCodeAttempts() } });
+      const contextFactory = createContextFactory({ db: db.prisma, sql: db.sql, config, verify, ensureWorkspace, events, revocations, status, identity: { keys: signingKeys, deviceAttempts: new UserCodeAttempts() }, taskFacts: createTaskFacts(db.prisma) });
       const trustedDocuments = loadTrustedDocuments(config.trustedDocumentManifests);
       const subscriptions = createSubscriptionCloser();
       let httpConnections = 0;
@@ -268,7 +269,7 @@ export function createServer(options: ServerOptions): Server {
               }
             },
           }),
-          usePerEventContext(),
+          usePerEventContext({ onExecution: metrics.countExecution }),
           ...(options.plugins ?? []),
         ],
       });

@@ -33,6 +33,8 @@ export interface Metrics {
   registry: Registry;
   /** Envelop/Yoga plugins: Yoga's Prometheus plugin and the subscription-delivery counter. */
   plugins: Plugin[];
+  /** Counts one subscription event's execution: its own, or shared with other subscribers (src/events/perEventContext.ts). */
+  countExecution(shared: boolean): void;
   /** Answers a scrape (checks METRICS_TOKEN when set). */
   respond(authorization: string | null): Promise<{ status: number; headers: Record<string, string>; body: string }>;
   stop(): void;
@@ -70,6 +72,13 @@ export function createMetrics(sources: MetricSources, options: { token?: string;
   const delivered = new Counter({
     name: "swarmgraph_subscription_events_delivered_total",
     help: "Subscription results sent to clients by this replica (graphql-ws and SSE).",
+    registers: [registry],
+  });
+
+  const executions = new Counter({
+    name: "swarmgraph_subscription_event_executions_total",
+    help: "Subscription events resolved for a subscriber by this replica: `own` executed the operation for it, `shared` reused the result of another subscriber with the same operation, workspace and scopes.",
+    labelNames: ["execution"],
     registers: [registry],
   });
 
@@ -164,6 +173,7 @@ export function createMetrics(sources: MetricSources, options: { token?: string;
   const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
   return {
     registry,
+    countExecution: (shared) => executions.inc({ execution: shared ? "shared" : "own" }),
     plugins: [
       usePrometheus({
         registry,

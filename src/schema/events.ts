@@ -7,6 +7,7 @@ import { GraphQLError } from "graphql";
 import { grants, type Scope } from "../auth/scopes.ts";
 import type { Context } from "../context.ts";
 import type { EventRecord } from "../events/bus.ts";
+import { sharedPerEvent } from "../events/perEventContext.ts";
 import { assertMaySubscribe, openEventStream, type StreamItem, type StreamSpec } from "../events/stream.ts";
 import { DOMAIN_READ_SCOPE, isAuditDomain } from "../modules/audit/service.ts";
 import { builder } from "./builder.ts";
@@ -15,14 +16,16 @@ export const EventInterface = builder.interfaceRef<EventRecord>("Event").impleme
   description: "One entry of the event log, as a subscription delivers it.",
   fields: (t) => ({
     cursor: t.string({
+      ...sharedPerEvent,
       description:
         "Position in the event log (1, 2, 3… in commit order, the same number as the audit entry's `position`). Pass the last one you received as `after` to resume without losing or repeating an event.",
       resolve: (e) => String(e.id),
     }),
-    type: t.exposeString("type", { description: "What happened, as `<topic>.<what>`, e.g. task.completed, agent.paused, swarm.member_joined." }),
-    at: t.field({ type: "DateTime", description: "When the change was committed.", resolve: (e) => e.createdAt }),
-    actor: t.string({ nullable: true, description: "Subject of the token that caused it; \"system\" for the server's own housekeeping.", resolve: (e) => e.actor }),
+    type: t.exposeString("type", { ...sharedPerEvent, description: "What happened, as `<topic>.<what>`, e.g. task.completed, agent.paused, swarm.member_joined." }),
+    at: t.field({ ...sharedPerEvent, type: "DateTime", description: "When the change was committed.", resolve: (e) => e.createdAt }),
+    actor: t.string({ ...sharedPerEvent, nullable: true, description: "Subject of the token that caused it; \"system\" for the server's own housekeeping.", resolve: (e) => e.actor }),
     payload: t.field({
+      ...sharedPerEvent,
       type: "JSONObject",
       description:
         "The event's details as logged (differs per type). Details of another domain need that domain's read scope, like its nested fields: without it (e.g. task.* events in swarmEvents without tasks:read) this is an empty object.",
@@ -49,6 +52,8 @@ export const AFTER_DESCRIPTION = "Replay the events after this cursor first, the
  */
 export function eventSubscription<T>(scope: Scope, makeSpec: (ctx: Context, args: never) => Promise<Omit<StreamSpec<T>, "scope">> | Omit<StreamSpec<T>, "scope">) {
   return {
+    // Its value is the stream's item (or the item's error): shareable between subscribers.
+    ...sharedPerEvent,
     authScopes: { scope },
     subscribe: async (_root: unknown, args: { after?: string | null }, ctx: Context) => {
       // Before the field's own setup, which may read the viewer's workspace.

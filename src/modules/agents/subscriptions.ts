@@ -1,6 +1,7 @@
 /** Live agent events: status changes, missed heartbeats (unresponsive), metrics. */
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import type { EventRecord } from "../../events/bus.ts";
+import { sharedPerEvent } from "../../events/perEventContext.ts";
 import { builder } from "../../schema/builder.ts";
 import { AFTER_DESCRIPTION, EventInterface, eventSubscription, payloadString } from "../../schema/events.ts";
 import { rawId } from "../../schema/globalIds.ts";
@@ -12,22 +13,23 @@ const AgentEventRef = builder.objectRef<EventRecord>("AgentEvent").implement({
   description: "Something happened to an agent: registered, updated, status (IDLE ⇄ BUSY as it takes its first task or finishes its last, with fromStatus and toStatus), paused, resumed, terminated, unresponsive (heartbeats missed), heartbeat_resumed, metrics.",
   interfaces: [EventInterface],
   fields: (t) => ({
-    agentId: t.id({ description: "Global id of the agent.", resolve: (e) => encodeGlobalID("Agent", e.entityId) }),
+    agentId: t.id({ ...sharedPerEvent, description: "Global id of the agent.", resolve: (e) => encodeGlobalID("Agent", e.entityId) }),
     agent: t.prismaField({
       type: "Agent",
       nullable: true,
       description: "The agent as it is now; null if it no longer exists.",
       resolve: (query, e, _args, ctx) => ctx.db.agent.findFirst({ ...query, where: { id: e.entityId, workspaceId: e.workspaceId } }),
     }),
-    fromStatus: t.field({ type: AgentStatusEnum, nullable: true, description: "Status before a status change.", resolve: (e) => payloadString(e, "from") as AgentStatus | null }),
-    toStatus: t.field({ type: AgentStatusEnum, nullable: true, description: "Status after a status change.", resolve: (e) => payloadString(e, "to") as AgentStatus | null }),
+    fromStatus: t.field({ ...sharedPerEvent, type: AgentStatusEnum, nullable: true, description: "Status before a status change.", resolve: (e) => payloadString(e, "from") as AgentStatus | null }),
+    toStatus: t.field({ ...sharedPerEvent, type: AgentStatusEnum, nullable: true, description: "Status after a status change.", resolve: (e) => payloadString(e, "to") as AgentStatus | null }),
     health: t.field({
+      ...sharedPerEvent,
       type: AgentHealthStatusEnum,
       nullable: true,
       description: "UNRESPONSIVE when heartbeats were missed (agent.unresponsive), HEALTHY when they resumed (agent.heartbeat_resumed).",
       resolve: (e) => (e.type === "agent.unresponsive" ? "UNRESPONSIVE" : e.type === "agent.heartbeat_resumed" ? "HEALTHY" : null),
     }),
-    metrics: t.field({ type: "JSON", nullable: true, description: "Resource metrics sent with a heartbeat (agent.metrics).", resolve: (e) => e.payload.metrics ?? null }),
+    metrics: t.field({ ...sharedPerEvent, type: "JSON", nullable: true, description: "Resource metrics sent with a heartbeat (agent.metrics).", resolve: (e) => e.payload.metrics ?? null }),
   }),
 });
 

@@ -8,9 +8,11 @@ import { GraphQLError } from "graphql";
 import { grants } from "../../auth/scopes.ts";
 import type { EventRecord } from "../../events/bus.ts";
 import type { TaskStatus } from "../../generated/prisma/client.ts";
+import { sharedPerEvent } from "../../events/perEventContext.ts";
 import { builder } from "../../schema/builder.ts";
 import { AFTER_DESCRIPTION, EventInterface, eventSubscription, payloadString } from "../../schema/events.ts";
 import { rawId } from "../../schema/globalIds.ts";
+import type { TaskFacts } from "./facts.ts";
 import * as tasks from "./service.ts";
 import { TaskStatusEnum } from "./types.ts";
 
@@ -45,17 +47,17 @@ export const TaskEventRef = builder.objectRef<EventRecord>("TaskEvent").implemen
   description: "Something happened to a task: created, ready, claimed, started, progress (with the partial result), completed, failed, retry scheduled, released, lease expired (lease lost), updated, cancelled.",
   interfaces: [EventInterface],
   fields: (t) => ({
-    taskId: t.id({ description: "Global id of the task (also when it no longer exists).", resolve: (e) => encodeGlobalID("Task", e.entityId) }),
+    taskId: t.id({ ...sharedPerEvent, description: "Global id of the task (also when it no longer exists).", resolve: (e) => encodeGlobalID("Task", e.entityId) }),
     task: t.prismaField({
       type: "Task",
       nullable: true,
       description: "The task as it is now (not as it was at the event); null if it no longer exists.",
       resolve: (query, e, _args, ctx) => ctx.db.task.findFirst({ ...query, where: { id: e.entityId, workspaceId: e.workspaceId } }),
     }),
-    status: t.field({ type: TaskStatusEnum, nullable: true, description: "The status this event moved the task to; null when it did not change it (task.updated).", resolve: taskStatusAfter }),
-    progress: t.float({ nullable: true, description: "Reported progress, 0 to 1 (task.progress).", resolve: (e) => (typeof e.payload.progress === "number" ? e.payload.progress : null) }),
-    partialResult: t.field({ type: "JSON", nullable: true, description: "The partial result reported with this progress (task.progress).", resolve: (e) => e.payload.partialResult ?? null }),
-    agentId: t.id({ nullable: true, description: "Global id of the agent concerned (claim, start, completion, release, lease expiry).", resolve: (e) => { const id = payloadString(e, "agentId"); return id ? encodeGlobalID("Agent", id) : null; } }),
+    status: t.field({ ...sharedPerEvent, type: TaskStatusEnum, nullable: true, description: "The status this event moved the task to; null when it did not change it (task.updated).", resolve: taskStatusAfter }),
+    progress: t.float({ ...sharedPerEvent, nullable: true, description: "Reported progress, 0 to 1 (task.progress).", resolve: (e) => (typeof e.payload.progress === "number" ? e.payload.progress : null) }),
+    partialResult: t.field({ ...sharedPerEvent, type: "JSON", nullable: true, description: "The partial result reported with this progress (task.progress).", resolve: (e) => e.payload.partialResult ?? null }),
+    agentId: t.id({ ...sharedPerEvent, nullable: true, description: "Global id of the agent concerned (claim, start, completion, release, lease expiry).", resolve: (e) => { const id = payloadString(e, "agentId"); return id ? encodeGlobalID("Agent", id) : null; } }),
   }),
 });
 
@@ -89,19 +91,10 @@ function agentNamed(event: EventRecord): string | null {
   return payloadString(event, "agentId") ?? (event.type === "task.created" ? payloadString(event, "reservedForId") : null);
 }
 
-/** Keeps the events matching `filter`; one query per batch when the filter needs the tasks' swarm or type. */
-function taskEventSelector(filter: TaskFilter, workspaceId: string, db: import("../../db/client.ts").PrismaClient) {
-  const facts = new Map<string, { swarmId: string | null; type: string } | null>();
+/** Keeps the events matching `filter`; the tasks' swarm and type come from the process-wide facts (src/modules/tasks/facts.ts). */
+function taskEventSelector(filter: TaskFilter, workspaceId: string, db: import("../../db/client.ts").PrismaClient, taskFacts: TaskFacts) {
   return async (events: readonly EventRecord[]) => {
-    if (filter.swarmId || filter.taskTypes) {
-      const unknown = [...new Set(events.map((e) => e.entityId).filter((id) => !facts.has(id)))];
-      if (unknown.length > 0) {
-        const rows = await db.task.findMany({ where: { id: { in: unknown }, workspaceId }, select: { id: true, swarmId: true, type: true } });
-        for (const id of unknown) facts.set(id, null);
-        // A task's swarm and type never change, so they are cached for the stream's life.
-        for (const row of rows) facts.set(row.id, row);
-      }
-    }
+    const facts = filter.swarmId || filter.taskTypes ? await taskFacts.get(workspaceId, events.map((e) => e.entityId)) : undefined;
     // Events that name no agent belong to the agent of the task's latest attempt (one query per batch).
     const unnamed = filter.agentId !== undefined ? [...new Set(events.filter((e) => agentNamed(e) === null).map((e) => e.entityId))] : [];
     const latestAgent = unnamed.length > 0 ? await tasks.latestAttemptAgents(db, workspaceId, unnamed) : new Map<string, string>();
@@ -113,7 +106,7 @@ function taskEventSelector(filter: TaskFilter, workspaceId: string, db: import("
         const status = taskStatusAfter(e);
         if (!status || !filter.status.includes(status)) return null;
       }
-      const fact = facts.get(e.entityId);
+      const fact = facts?.get(e.entityId);
       if (filter.swarmId && fact?.swarmId !== filter.swarmId) return null;
       if (filter.taskTypes && (!fact || !filter.taskTypes.includes(fact.type))) return null;
       return e;
@@ -140,7 +133,7 @@ builder.subscriptionFields((t) => ({
         types: f.types ?? undefined,
         taskTypes: f.taskTypes ?? undefined,
       };
-      return { topics: ["task"], entityIds: filter.taskIds, select: taskEventSelector(filter, ctx.viewer!.workspaceId, ctx.db) };
+      return { topics: ["task"], entityIds: filter.taskIds, select: taskEventSelector(filter, ctx.viewer!.workspaceId, ctx.db, ctx.taskFacts) };
     }),
   }),
   taskProgress: t.field({
