@@ -70,23 +70,21 @@ export interface PerEventOptions {
 export function usePerEventContext(options: PerEventOptions = {}): Plugin {
   /** The results of shareable executions, by event object, then by group key; gone with the event. */
   const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
-  const documentIds = new WeakMap<DocumentNode, number>();
+  /** Per document: a number for group keys, and whether each of its operations selects only shared fields. */
+  const documents = new WeakMap<DocumentNode, { id: number; shareable: Map<string, boolean> }>();
   let nextDocumentId = 0;
-  const shareable = new WeakMap<DocumentNode, Map<string, boolean>>();
 
   /** The group key of a subscription, or undefined when its results may not be shared. */
   function groupKey(args: ExecutionArgs): string | undefined {
     const viewer = (args.contextValue as { viewer?: Principal | null } | undefined)?.viewer;
     if (!viewer) return undefined;
-    let byOperation = shareable.get(args.document);
-    if (!byOperation) shareable.set(args.document, (byOperation = new Map()));
+    let document = documents.get(args.document);
+    if (!document) documents.set(args.document, (document = { id: nextDocumentId++, shareable: new Map() }));
     const operationName = args.operationName ?? "";
-    let ok = byOperation.get(operationName);
-    if (ok === undefined) byOperation.set(operationName, (ok = selectsOnlySharedFields(args.schema, args.document, args.operationName)));
+    let ok = document.shareable.get(operationName);
+    if (ok === undefined) document.shareable.set(operationName, (ok = selectsOnlySharedFields(args.schema, args.document, args.operationName)));
     if (!ok) return undefined;
-    let documentId = documentIds.get(args.document);
-    if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
-    return [documentId, operationName, JSON.stringify(args.variableValues ?? {}), viewer.workspaceId, [...viewer.scopes].sort().join(" ")].join("\u0000");
+    return [document.id, operationName, JSON.stringify(args.variableValues ?? {}), viewer.workspaceId, [...viewer.scopes].sort().join(" ")].join("\u0000");
   }
 
   return {
@@ -128,7 +126,7 @@ export function usePerEventContext(options: PerEventOptions = {}): Plugin {
  * Whether every field the operation selects (below and including its subscription field) is
  * marked {@link sharedPerEvent}, and no directive but @skip and @include is used.
  */
-export function selectsOnlySharedFields(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): boolean {
+function selectsOnlySharedFields(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): boolean {
   const operation = getOperationAST(document, operationName);
   const root = schema.getSubscriptionType();
   if (!operation || operation.operation !== "subscription" || !root) return false;
