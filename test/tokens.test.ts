@@ -163,6 +163,24 @@ describe("open connections", () => {
     expect(text).toMatch(/"code":"FORBIDDEN"/);
     expect(text).toMatch(/access token revoked at .* \(sse test\)/);
   });
+  it("ends a revoked token's stream of one task (taskProgress) over SSE, though it follows no token events", async () => {
+    const workspace = "ws-revoke-sse-task";
+    const taskId = expectType((await server.client({ workspace }).request(CreateTaskDocument, { input: { description: "watched", type: "revoke-test" } })).createTask, "CreateTaskPayload").task.id;
+    const token = server.token({ workspace, subject: "sse-task-reader", scopes: ["tasks:read"] });
+    const tokenId = await tokenIdOf(server, token);
+    const listening = server.events.bus.listenerCount;
+    const response = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: "subscription ($taskId: ID!) { taskProgress(taskId: $taskId) { type } }", variables: { taskId } }),
+      signal: AbortSignal.timeout(20_000),
+    });
+    // The stream waits for its task's events when the revocation arrives: only the revocation's event can wake it.
+    await vi.waitFor(() => expect(server.events.bus.listenerCount).toBe(listening + 1));
+    await revokeToken(server, workspace, tokenId, "sse task test");
+    const text = await response.text();
+    expect(text).toMatch(/access token revoked at .* \(sse task test\)/);
+  });
 });
 
 describe(onPostgres ? "replicas: a revocation on one server holds on the other and on one started later" : "a revocation survives a restart (replicas need PostgreSQL)", () => {

@@ -209,12 +209,11 @@ class EventStream<T> implements AsyncIterableIterator<StreamItem<T>> {
     private readonly release: () => void,
   ) {
     const topics = new Set<string>(spec.topics);
-    const entities = spec.entityIds ? new Set(spec.entityIds) : undefined;
     // Listener and position in one synchronous step: see the module comment.
     this.unlisten = ctx.events.bus.listen(viewer.workspaceId, (event) => {
       // A revocation in this workspace may be this viewer's: next() re-checks access.
       if (event.topic === "token") this.wake();
-      if (event.id <= this.last || !topics.has(event.topic) || (entities && !entities.has(event.entityId))) return;
+      if (event.id <= this.last || !topics.has(event.topic)) return;
       if (this.buffer.length >= MAX_BUFFERED) {
         this.buffer = [];
         this.replayUpto = event.id;
@@ -222,7 +221,7 @@ class EventStream<T> implements AsyncIterableIterator<StreamItem<T>> {
         this.buffer.push(event);
       }
       this.wake();
-    });
+    }, { entityIds: spec.entityIds });
     const position = ctx.events.tailer.position;
     this.last = cursor ?? position;
     this.replayUpto = position;
