@@ -181,7 +181,7 @@ export function createServer(options: ServerOptions): Server {
         limiter: new SubscriptionLimiter(config.maxSubscriptionsPerPrincipal),
         admit: async (viewer) => {
           try {
-            const close = await openSubscription(db.prisma, { workspaceId: viewer.workspaceId, subject: viewer.subject }, replicaId);
+            const close = await openSubscription(db.prisma, db.sql, { workspaceId: viewer.workspaceId, subject: viewer.subject }, replicaId);
             return () => void close().catch((error: unknown) => log.warn({ err: error }, "could not record a closed subscription (swept with its replica)"));
           } catch (error) {
             if (!(error instanceof QuotaExceededError)) throw error;

@@ -2,7 +2,7 @@
  * The workspace's `subscriptions` quota, counted across every replica.
  *
  * An open subscription is a row (OpenSubscription) owned by the replica (server process) that
- * serves it. Admission runs in one transaction: lock the workspace's `subscriptions` quota row,
+ * serves it. Admission is one SQL function call: lock the workspace's `subscriptions` quota row,
  * count the open rows of live replicas, insert one more or refuse. Concurrent subscribes — on
  * this replica or any other — queue on that row lock, each counting the ones admitted before it,
  * so the count never passes the limit. Replicas heartbeat (Replica.heartbeatAt); the rows of one
@@ -13,7 +13,9 @@ import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "../../db/client.ts";
 import { QuotaExceededError } from "../../errors.ts";
 import type { Actor } from "../../events/eventLog.ts";
-import { lockQuota, recordRefusal } from "./service.ts";
+import type { SqlRunner } from "../../db/sql.ts";
+import { defaultQuota } from "./resources.ts";
+import { recordRefusal } from "./service.ts";
 
 /** How often a replica proves it is alive. */
 export const REPLICA_HEARTBEAT_MS = 10_000;
@@ -51,19 +53,19 @@ export async function openSubscriptionCount(db: Pick<PrismaClient, "$queryRaw">,
 
 /**
  * Admits one more open subscription of `actor` on `replicaId` when the workspace's
- * `subscriptions` quota has room; returns the function that closes it (idempotent).
+ * `subscriptions` quota has room; returns the function that closes it (idempotent). One call of
+ * `swarmgraph_open_subscription` (migration subscription_admission, whose header has the
+ * argument): the quota row is locked only while PostgreSQL runs it, never across round trips.
  * @throws QuotaExceededError (recorded as a `quota.refused` event)
  */
-export async function openSubscription(db: PrismaClient, actor: Actor, replicaId: string): Promise<() => Promise<void>> {
+export async function openSubscription(db: PrismaClient, sql: SqlRunner, actor: Actor, replicaId: string): Promise<() => Promise<void>> {
   const id = randomUUID();
-  const refusal = await db.$transaction(async (tx) => {
-    const quota = await lockQuota(tx, actor.workspaceId, "subscriptions");
-    const open = await openSubscriptionCount(tx, actor.workspaceId);
-    if (open >= quota.limit) return new QuotaExceededError("subscriptions", quota.limit, open, 1, null);
-    await tx.openSubscription.create({ data: { id, workspaceId: actor.workspaceId, subject: actor.subject, replicaId } });
-    return null;
-  });
-  if (refusal) {
+  const [admission] = await sql.query<{ quota_limit: number; in_use: number | string; admitted: boolean }>(
+    `SELECT quota_limit, in_use, admitted FROM "swarmgraph_open_subscription"($1, $2, $3, $4, $5, $6)`,
+    [id, actor.workspaceId, actor.subject, replicaId, defaultQuota("subscriptions")!.limit, REPLICA_STALE_AFTER_SECONDS],
+  );
+  if (!admission!.admitted) {
+    const refusal = new QuotaExceededError("subscriptions", admission!.quota_limit, Number(admission!.in_use), 1, null);
     await recordRefusal(db, actor, refusal, { type: "EXTERNAL", id: `subscription of ${actor.subject}` });
     throw refusal;
   }
