@@ -1,26 +1,31 @@
 /**
- * Scenario 2: event delivery. N graphql-ws subscribers (one socket each, each its own principal)
- * follow one swarm's events while a driver creates tasks in that swarm at a fixed rate. Reports deliveries/s, latency from the
- * event's time (its writer's transaction time, stamped by PostgreSQL) to each client, and the
- * delivered count (which must be all). The peer: a minimal graphql-ws server (graphql-js schema,
- * an in-process emitter, no database) pushing the same number of messages to the same number of
- * clients at the same rate — the cost of the transport itself.
+ * Scenario 2: event delivery, with the server in a process of its own and its subscribers (one
+ * graphql-ws socket each, each its own principal) in the bench's process. Two audiences:
+ * - "swarm": every subscriber follows one swarm's events (`swarmEvents`) while a driver creates
+ *   tasks in that swarm at a fixed rate, so each event goes to every subscriber;
+ * - "task": each subscriber follows its own task's progress (`taskProgress`) while a driver
+ *   reports progress on the tasks in turn at a fixed rate, so each event goes to one subscriber.
  *
- * Latency has two bounds, since PostgreSQL does not stamp commit times by default: from the event's
- * time (its writer's transaction start, so the writer's own queueing counts: an upper bound), and
- * from the writer's acknowledgement (after its commit: a lower bound, 0 when the event came first).
+ * Reports deliveries/s, latency from the event's time to its arrival at the client, and the
+ * delivered count (which must be all). The event's time is its writer's transaction time, stamped
+ * by PostgreSQL (the transaction's start, so the writer's own queueing counts: an upper bound).
+ *
+ * The peer: a minimal graphql-ws server (bench/minimalServer.ts: graphql-js, an in-process
+ * emitter, no database), also in a process of its own, pushing a tick stamped with its time to
+ * the same number of clients with the same audience, caused by the same driver over HTTP: the
+ * cost of the transport itself.
+ *
+ * The driver keeps at most MAX_IN_FLIGHT requests open: when the server cannot keep up with the
+ * rate, the schedule slips and the rate it reached is reported (`causedPerSecond`), instead of
+ * thousands of requests queueing in sockets.
  */
-import { EventEmitter, on, once } from "node:events";
-import http from "node:http";
 import { performance } from "node:perf_hooks";
-import { GraphQLObjectType, GraphQLSchema, GraphQLString, print } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
-import { CreateSwarmDocument, CreateTaskDocument, SetQuotaDocument, SwarmEventTimesDocument } from "../test/generated/graphql.ts";
+import { print } from "graphql";
 import type { Client as WsClient } from "graphql-ws";
+import { ClaimNextTasksDocument, CreateSwarmDocument, CreateTaskDocument, ReportProgressDocument, SetQuotaDocument, SwarmEventTimesDocument, TaskProgressTimesDocument } from "../test/generated/graphql.ts";
 import { expectType, wsClient } from "../test/support/client.ts";
-import type { TestServer } from "../test/support/server.ts";
-import { percentile, record, type Result } from "./support.ts";
+import type { BenchServer, MinimalServer } from "./serverProcess.ts";
+import { createTasks, percentile, record, registerAgents, type Result } from "./support.ts";
 
 export interface DeliveryLoad {
   subscribers: number;
@@ -28,121 +33,190 @@ export interface DeliveryLoad {
   seconds: number;
 }
 
-export async function swarmgraphDelivery(server: TestServer, load: DeliveryLoad): Promise<Result> {
-  const workspace = `deliver-${load.subscribers}-${load.eventsPerSecond}`;
+/** Who follows what: every subscriber the same swarm, or each its own task. */
+export type Audience = "swarm" | "task";
+
+const MAX_IN_FLIGHT = 32;
+/** Subscriptions opened at once, so that thousands of sockets do not all knock at the same moment. */
+const OPEN_AT_ONCE = 250;
+/** How long the last deliveries may take after the last event was caused. */
+const DRAIN_MS = 120_000;
+
+/** The scenario's name in the report. */
+export function deliveryScenario(who: string, audience: Audience, load: DeliveryLoad): string {
+  return audience === "swarm"
+    ? `${who}, ${load.subscribers} subscribers on one swarm, ${load.eventsPerSecond} events/s`
+    : `${who}, ${load.subscribers} subscribers each on its own task, ${load.eventsPerSecond} progress reports/s`;
+}
+
+/** What one side of the comparison provides to the measurement. */
+interface Target {
+  wsUrl: string;
+  token(i: number): string | undefined;
+  query: string;
+  variables(i: number): Record<string, unknown>;
+  /** The event's origin time (ISO) in a delivered message. */
+  timeOf(data: unknown): string;
+  openSubscriptions(): Promise<number>;
+  /** Causes event `i`; resolves when the server acknowledged it. */
+  cause(i: number): Promise<void>;
+}
+
+export async function swarmgraphDelivery(server: BenchServer, audience: Audience, load: DeliveryLoad): Promise<Result> {
+  const workspace = `deliver-${audience}`;
   const api = server.client({ workspace });
   expectType((await api.request(SetQuotaDocument, { resource: "subscriptions", limit: load.subscribers + 10 })).setQuota, "SetQuotaPayload");
-  const swarmId = expectType((await api.request(CreateSwarmDocument, { input: { name: "delivery", objective: "bench event delivery", topology: "MESH" } })).createSwarm, "CreateSwarmPayload").swarm.id;
-  const clients = Array.from({ length: load.subscribers }, (_, i) => wsClient(server.wsUrl, server.token({ workspace, subject: `watcher-${i}`, scopes: ["swarms:read"] })));
-  try {
-    const total = load.eventsPerSecond * load.seconds;
-    // Arrivals before the acknowledgement wait for it, and count 0.
-    const acknowledged = new Map<string, number>();
-    const arrivals: { taskId: string; at: number }[] = [];
-    const followers = follow(clients, print(SwarmEventTimesDocument), { swarmId, after: null }, total, (data) => {
-      const event = (data as { swarmEvents: { taskId: string; at: string } }).swarmEvents;
-      arrivals.push({ taskId: event.taskId, at: Date.now() });
-      return event.at;
+  const common = {
+    wsUrl: server.wsUrl,
+    openSubscriptions: () => server.metric("swarmgraph_open_subscriptions"),
+  };
+  if (audience === "swarm") {
+    const swarmId = expectType((await api.request(CreateSwarmDocument, { input: { name: "delivery", objective: "bench event delivery", topology: "MESH" } })).createSwarm, "CreateSwarmPayload").swarm.id;
+    return measure("swarmgraph", audience, load, {
+      ...common,
+      token: (i) => server.token({ workspace, subject: `watcher-${i}`, scopes: ["swarms:read"] }),
+      query: print(SwarmEventTimesDocument),
+      variables: () => ({ swarmId }),
+      timeOf: (data) => (data as { swarmEvents: { at: string } }).swarmEvents.at,
+      cause: async (i) => {
+        expectType((await api.request(CreateTaskDocument, { input: { description: `d${i}`, type: "deliver", swarmId } })).createTask, "CreateTaskPayload");
+      },
     });
-    while (server.events.limiter.total < load.subscribers) await new Promise((resolve) => setTimeout(resolve, 20));
-    const seconds = await drive(load, (i) => {
-      void api.request(CreateTaskDocument, { input: { description: `d${i}`, type: "deliver", swarmId } }).then((r) => acknowledged.set(expectType(r.createTask, "CreateTaskPayload").task.id, Date.now()));
-    }, followers.done);
-    while (acknowledged.size < total) await new Promise((resolve) => setTimeout(resolve, 10));
-    const afterAck = arrivals.map((arrival) => Math.max(0, arrival.at - acknowledged.get(arrival.taskId)!)).sort((a, b) => a - b);
-    const result = summary("swarmgraph", load, followers.latencies, seconds);
-    result.extra = { ...result.extra, afterAckP50ms: percentile(afterAck, 50), afterAckP99ms: percentile(afterAck, 99) };
-    return record(result);
+  }
+  // One task per subscriber, each claimed (progress comes from its holder).
+  expectType((await api.request(SetQuotaDocument, { resource: "tasks.running", limit: load.subscribers + 10 })).setQuota, "SetQuotaPayload");
+  await createTasks(api, "progress", load.subscribers);
+  const held: { taskId: string; leaseToken: string }[] = [];
+  for (const agentId of await registerAgents(api, "reporter", Math.ceil(load.subscribers / 100))) {
+    const claims = expectType((await api.request(ClaimNextTasksDocument, { agentId, max: 100, types: ["progress"] })).claimNextTasks, "ClaimNextTasksPayload").claims;
+    for (const claim of claims) held.push({ taskId: claim.task.id, leaseToken: claim.leaseToken });
+  }
+  if (held.length !== load.subscribers) throw new Error(`claimed ${held.length} of ${load.subscribers} tasks`);
+  return measure("swarmgraph", audience, load, {
+    ...common,
+    token: (i) => server.token({ workspace, subject: `watcher-${i}`, scopes: ["tasks:read"] }),
+    query: print(TaskProgressTimesDocument),
+    variables: (i) => ({ taskId: held[i]!.taskId }),
+    timeOf: (data) => (data as { taskProgress: { at: string } }).taskProgress.at,
+    cause: async (i) => {
+      const { taskId, leaseToken } = held[i % held.length]!;
+      const progress = Math.min(1, (Math.floor(i / held.length) + 1) / 1000);
+      expectType((await api.request(ReportProgressDocument, { taskId, leaseToken, progress })).reportProgress, "ReportProgressPayload");
+    },
+  });
+}
+
+export function minimalDelivery(server: MinimalServer, audience: Audience, load: DeliveryLoad): Promise<Result> {
+  const keyOf = (i: number) => (audience === "swarm" ? "swarm" : `task-${i % load.subscribers}`);
+  return measure("minimal graphql-ws server", audience, load, {
+    wsUrl: server.wsUrl,
+    token: () => undefined,
+    query: "subscription ($key: String!) { ticks(key: $key) { key at } }",
+    variables: (i) => ({ key: keyOf(i) }),
+    timeOf: (data) => (data as { ticks: { at: string } }).ticks.at,
+    openSubscriptions: () => server.subscribers(),
+    cause: (i) => server.tick(keyOf(i)),
+  });
+}
+
+async function measure(who: string, audience: Audience, load: DeliveryLoad, target: Target): Promise<Result> {
+  const total = load.eventsPerSecond * load.seconds;
+  // Every subscriber gets every event of a swarm; subscriber k gets events k, k + n, k + 2n… of tasks.
+  const expectedBy = (k: number) => (audience === "swarm" ? total : Math.floor(total / load.subscribers) + (k < total % load.subscribers ? 1 : 0));
+  const expected = Array.from({ length: load.subscribers }, (_, k) => expectedBy(k)).reduce((a, b) => a + b, 0);
+  const latencies: number[] = [];
+  const clients: WsClient[] = [];
+  const arrivals: Promise<void>[] = [];
+  try {
+    const opened = performance.now();
+    for (let k = 0; k < load.subscribers; k += OPEN_AT_ONCE) {
+      for (let j = k; j < Math.min(load.subscribers, k + OPEN_AT_ONCE); j++) {
+        const client = wsClient(target.wsUrl, target.token(j));
+        clients.push(client);
+        arrivals.push(follow(client, target.query, target.variables(j), expectedBy(j), (data) => latencies.push(Date.now() - Date.parse(target.timeOf(data)))));
+      }
+      while ((await target.openSubscriptions()) < clients.length) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const openSeconds = (performance.now() - opened) / 1000;
+    const delivered = Promise.all(arrivals);
+    const { seconds, causedPerSecond } = await drive(load, target.cause, delivered, () => `${latencies.length} of ${expected} delivered`);
+    const sorted = latencies.sort((a, b) => a - b);
+    return record({
+      group: "event delivery",
+      scenario: deliveryScenario(who, audience, load),
+      ops: latencies.length,
+      seconds,
+      extra: {
+        delivered: `${latencies.length}/${expected}`,
+        causedPerSecond: Math.round(causedPerSecond),
+        p50ms: percentile(sorted, 50),
+        p95ms: percentile(sorted, 95),
+        p99ms: percentile(sorted, 99),
+        maxms: sorted.at(-1) ?? Number.NaN,
+        subscribeSeconds: Number(openSeconds.toFixed(1)),
+      },
+    });
   } finally {
     await Promise.all(clients.map((client) => client.dispose()));
   }
 }
 
-export async function minimalDelivery(load: DeliveryLoad): Promise<Result> {
-  const emitter = new EventEmitter();
-  emitter.setMaxListeners(0);
-  const Tick = new GraphQLObjectType({ name: "Tick", fields: { at: { type: GraphQLString } } });
-  const schema = new GraphQLSchema({
-    query: new GraphQLObjectType({ name: "Query", fields: { ok: { type: GraphQLString, resolve: () => "ok" } } }),
-    subscription: new GraphQLObjectType({
-      name: "Subscription",
-      fields: {
-        ticks: {
-          type: Tick,
-          subscribe: async function* () {
-            for await (const [at] of on(emitter, "tick")) yield { ticks: { at } };
-          },
-        },
+/** Subscribes one client; resolves once it received `count` events. */
+function follow(client: WsClient, query: string, variables: Record<string, unknown>, count: number, arrived: (data: unknown) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let seen = 0;
+    if (count === 0) resolve();
+    client.subscribe({ query, variables }, {
+      next: ({ data, errors }) => {
+        if (errors?.length) return reject(new Error(`subscription error: ${JSON.stringify(errors)}`));
+        arrived(data);
+        if (++seen === count) resolve();
       },
-    }),
+      error: reject,
+      complete: () => (seen >= count ? resolve() : reject(new Error(`subscription ended after ${seen} of ${count} events`))),
+    });
   });
-  const httpServer = http.createServer();
-  const wss = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  const cleanup = useServer({ schema }, wss);
-  httpServer.listen(0);
-  await once(httpServer, "listening");
-  const url = `ws://127.0.0.1:${(httpServer.address() as { port: number }).port}/graphql`;
-  const clients = Array.from({ length: load.subscribers }, () => wsClient(url));
-  try {
-    const total = load.eventsPerSecond * load.seconds;
-    const followers = follow(clients, "subscription { ticks { at } }", {}, total, (data) => (data as { ticks: { at: string } }).ticks.at);
-    while (emitter.listenerCount("tick") < load.subscribers) await new Promise((resolve) => setTimeout(resolve, 20));
-    const seconds = await drive(load, () => emitter.emit("tick", new Date().toISOString()), followers.done);
-    return record(summary("minimal graphql-ws server", load, followers.latencies, seconds));
-  } finally {
-    await Promise.all(clients.map((client) => client.dispose()));
-    await cleanup.dispose();
-    httpServer.close();
-  }
 }
 
 /**
- * Subscribes every client until each has `total` events. `timeOf` gives an event's origin time;
- * the ms from it to the arrival go into `latencies` (null: the caller measures itself).
+ * Causes `eventsPerSecond × seconds` events on schedule, at most MAX_IN_FLIGHT at a time; returns
+ * the seconds until every client had them all, and the rate the events were acknowledged at.
  */
-function follow(clients: WsClient[], query: string, variables: Record<string, unknown>, total: number, timeOf: (data: unknown) => string | null) {
-  const latencies: number[] = [];
-  const done = Promise.all(
-    clients.map(
-      (client) =>
-        new Promise<void>((resolve, reject) => {
-          let seen = 0;
-          client.subscribe({ query, variables }, {
-            next: ({ data }) => {
-              const origin = timeOf(data);
-              if (origin !== null) latencies.push(Date.now() - Date.parse(origin));
-              if (++seen === total) resolve();
-            },
-            error: reject,
-            complete: () => (seen === total ? resolve() : reject(new Error(`subscription ended after ${seen} of ${total} events`))),
-          });
-        }),
-    ),
-  ).then(() => undefined);
-  return { latencies, done };
-}
-
-/** Causes `eventsPerSecond × seconds` events on schedule; returns the seconds until every client had them all. */
-async function drive(load: DeliveryLoad, cause: (i: number) => void, delivered: Promise<void>): Promise<number> {
+async function drive(load: DeliveryLoad, cause: (i: number) => Promise<void>, delivered: Promise<unknown>, progress: () => string): Promise<{ seconds: number; causedPerSecond: number }> {
   const total = load.eventsPerSecond * load.seconds;
   const start = performance.now();
-  for (let i = 0; i < total; i++) {
+  let inFlight = 0;
+  let slotFreed: (() => void) | undefined;
+  let failure: unknown;
+  const acknowledged: Promise<void>[] = [];
+  for (let i = 0; i < total && failure === undefined; i++) {
     const wait = start + (i * 1000) / load.eventsPerSecond - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    cause(i);
+    while (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => (slotFreed = resolve));
+    inFlight++;
+    acknowledged.push(
+      cause(i).then(
+        () => {
+          inFlight--;
+          slotFreed?.();
+        },
+        (error: unknown) => {
+          failure ??= error;
+          inFlight--;
+          slotFreed?.();
+        },
+      ),
+    );
   }
-  await delivered;
-  return (performance.now() - start) / 1000;
-}
-
-function summary(who: string, load: DeliveryLoad, latencies: number[], seconds: number): Result {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const expected = load.subscribers * load.eventsPerSecond * load.seconds;
-  return {
-    group: "event delivery",
-    scenario: `${who}, ${load.subscribers} subscribers, ${load.eventsPerSecond} events/s`,
-    ops: latencies.length,
-    seconds,
-    extra: { delivered: `${latencies.length}/${expected}`, p50ms: percentile(sorted, 50), p95ms: percentile(sorted, 95), p99ms: percentile(sorted, 99), maxms: sorted.at(-1) ?? Number.NaN },
-  };
+  await Promise.all(acknowledged);
+  if (failure !== undefined) throw failure;
+  const causedPerSecond = total / ((performance.now() - start) / 1000);
+  let timer: NodeJS.Timeout | undefined;
+  const drained = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`deliveries not complete ${DRAIN_MS / 1000} s after the last event: ${progress()}`)), DRAIN_MS)));
+  try {
+    await Promise.race([delivered, drained]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return { seconds: (performance.now() - start) / 1000, causedPerSecond };
 }

@@ -6,20 +6,21 @@
  * its own correctness (each task completed exactly once, every event delivered).
  *
  * Sizes are environment variables (defaults in brackets): BENCH_TASKS [2000] tasks per cycle
- * scenario (a quarter at C = 1), BENCH_BATCH [10] claims per claimNextTasks, BENCH_SUBSCRIBERS
- * [1000], BENCH_EVENTS_PER_SECOND [20], BENCH_DELIVERY_SECONDS [10], BENCH_REQUESTS [400].
+ * scenario (a quarter at C = 1), BENCH_BATCH [10] claims per claimNextTasks; delivery to one
+ * swarm: BENCH_SUBSCRIBERS [1000] at BENCH_EVENTS_PER_SECOND [20]; delivery of each task's
+ * progress: BENCH_PROGRESS_SUBSCRIBERS [5000] at BENCH_PROGRESS_PER_SECOND [1000] reports in all;
+ * BENCH_DELIVERY_SECONDS [10] per delivery run; BENCH_REQUESTS [400] per query-cost scenario.
  *
- * The cycle scenarios run the server in a process of its own, as in production
- * (bench/serverProcess.ts), each on a fresh database; delivery and query cost run it in the
- * bench's process, because they read its internals (open subscriptions, the statement log).
+ * The cycle and delivery scenarios run the server in a process of its own, as in production
+ * (bench/serverProcess.ts), each on a fresh database, and so does the delivery peer; query cost
+ * runs it in the bench's process, because it reads the statement log.
  */
 import pg from "pg";
-import { startTestServer, type TestServer } from "../test/support/server.ts";
 import { claimCycles } from "./claims.ts";
-import { minimalDelivery, swarmgraphDelivery } from "./delivery.ts";
+import { type Audience, type DeliveryLoad, deliveryScenario, minimalDelivery, swarmgraphDelivery } from "./delivery.ts";
 import { graphileWorkerCycles, rawSqlClaims } from "./peers.ts";
 import { queryCost } from "./queryCost.ts";
-import { withServerProcess } from "./serverProcess.ts";
+import { withMinimalServer, withServerProcess } from "./serverProcess.ts";
 import { figure, rate, report } from "./support.ts";
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -27,6 +28,7 @@ const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
 const TASKS = env("BENCH_TASKS", 2000);
 const BATCH = env("BENCH_BATCH", 10);
 const delivery = { subscribers: env("BENCH_SUBSCRIBERS", 1000), eventsPerSecond: env("BENCH_EVENTS_PER_SECOND", 20), seconds: env("BENCH_DELIVERY_SECONDS", 10) };
+const progress = { subscribers: env("BENCH_PROGRESS_SUBSCRIBERS", 5000), eventsPerSecond: env("BENCH_PROGRESS_PER_SECOND", 1000), seconds: delivery.seconds };
 const REQUESTS = env("BENCH_REQUESTS", 400);
 const only = process.env.BENCH_ONLY?.split(",");
 const runs = (group: string) => !only || only.includes(group);
@@ -47,17 +49,6 @@ async function scratchDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
   }
 }
 
-async function onServer<T>(database: "postgres" | "pglite", fn: (server: TestServer) => Promise<T>): Promise<T> {
-  if (database === "postgres") process.env.TEST_DATABASE_URL = adminUrl;
-  else delete process.env.TEST_DATABASE_URL;
-  const server = await startTestServer({ config: { leaseSweepIntervalMs: 0 } });
-  try {
-    return await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
-
 console.log(`swarmgraph bench: PostgreSQL at ${new URL(adminUrl).host}, ${TASKS} tasks per cycle scenario\n`);
 const concurrencies = [1, 8, 32];
 const tasksAt = (c: number) => (c === 1 ? Math.ceil(TASKS / 4) : TASKS);
@@ -74,11 +65,13 @@ if (runs("cycles")) {
   await withServerProcess("pglite", (server) => claimCycles(server, "swarmgraph single on PGlite", 8, Math.ceil(TASKS / 2)));
 }
 // Full load measures throughput (a backlog may build); half load, latency once the server keeps up.
-const halfLoad = { ...delivery, eventsPerSecond: Math.max(1, Math.floor(delivery.eventsPerSecond / 2)) };
+const half = (load: DeliveryLoad) => ({ ...load, eventsPerSecond: Math.max(1, Math.floor(load.eventsPerSecond / 2)) });
+const deliveryRuns: [Audience, DeliveryLoad][] = [["swarm", delivery], ["swarm", half(delivery)], ["task", progress], ["task", half(progress)]];
 if (runs("delivery")) {
-  for (const load of [delivery, halfLoad]) {
-    await onServer("postgres", (server) => swarmgraphDelivery(server, load));
-    await minimalDelivery(load);
+  process.env.TEST_DATABASE_URL = adminUrl;
+  for (const [audience, load] of deliveryRuns) {
+    await withServerProcess("postgres", (server) => swarmgraphDelivery(server, audience, load), { TASK_LEASE_SECONDS: "3600" });
+    await withMinimalServer((server) => minimalDelivery(server, audience, load));
   }
 }
 if (runs("query")) {
@@ -88,16 +81,20 @@ if (runs("query")) {
 
 const cycles = "claim+complete cycles";
 const deliveryGroup = "event delivery";
-const deliveryName = (who: string, load = delivery) => `${who}, ${load.subscribers} subscribers, ${load.eventsPerSecond} events/s`;
-report({ tasks: TASKS, batch: BATCH, delivery, requests: REQUESTS, database: "PostgreSQL" }, [
+const deliveries = (audience: Audience, load: DeliveryLoad) => rate(deliveryGroup, deliveryScenario("swarmgraph", audience, load)) / rate(deliveryGroup, deliveryScenario("minimal graphql-ws server", audience, load));
+const p99 = (who: string, audience: Audience, load: DeliveryLoad) => figure(deliveryGroup, deliveryScenario(who, audience, load), "p99ms");
+report({ tasks: TASKS, batch: BATCH, delivery, progress, requests: REQUESTS, database: "PostgreSQL" }, [
   { name: "single claims C=8 / graphile-worker C=8", value: rate(cycles, "swarmgraph single C=8") / rate(cycles, "graphile-worker C=8"), target: "≥ 1.0" },
   { name: "single claims C=32 / C=8", value: rate(cycles, "swarmgraph single C=32") / rate(cycles, "swarmgraph single C=8"), target: "≥ 1.0 (rising)" },
   { name: `batched claims C=8 / raw SQL claim C=8`, value: rate(cycles, `swarmgraph batched C=8 batch ${BATCH}`) / rate(cycles, "raw SQL claim C=8"), target: "≥ 0.5" },
   { name: `batched claims C=32 / raw SQL claim C=32`, value: rate(cycles, `swarmgraph batched C=32 batch ${BATCH}`) / rate(cycles, "raw SQL claim C=32"), target: "≥ 0.5" },
   { name: "PGlite / PostgreSQL, single claims C=8", value: rate(cycles, "swarmgraph single on PGlite C=8") / rate(cycles, "swarmgraph single C=8"), target: "(information)" },
-  { name: "deliveries/s swarmgraph / minimal graphql-ws", value: rate(deliveryGroup, deliveryName("swarmgraph")) / rate(deliveryGroup, deliveryName("minimal graphql-ws server")), target: "≥ 0.5" },
-  { name: `p99 ms commit → client at half load (${halfLoad.eventsPerSecond} events/s), swarmgraph`, value: figure(deliveryGroup, deliveryName("swarmgraph", halfLoad), "p99ms"), target: "< 50" },
-  { name: `p99 ms commit → client at half load, minimal graphql-ws server`, value: figure(deliveryGroup, deliveryName("minimal graphql-ws server", halfLoad), "p99ms"), target: "(information)" },
+  { name: "deliveries/s swarmgraph / minimal graphql-ws, one swarm", value: deliveries("swarm", delivery), target: "≥ 0.5" },
+  { name: `p99 ms event → client at half load (${half(delivery).eventsPerSecond} events/s), one swarm, swarmgraph`, value: p99("swarmgraph", "swarm", half(delivery)), target: "< 50" },
+  { name: "p99 ms at half load, one swarm, minimal graphql-ws server", value: p99("minimal graphql-ws server", "swarm", half(delivery)), target: "(information)" },
+  { name: "deliveries/s swarmgraph / minimal graphql-ws, each its own task", value: deliveries("task", progress), target: "≥ 0.5" },
+  { name: `p99 ms event → client at half load (${half(progress).eventsPerSecond} reports/s), own task, swarmgraph`, value: p99("swarmgraph", "task", half(progress)), target: "< 50" },
+  { name: "p99 ms at half load, own task, minimal graphql-ws server", value: p99("minimal graphql-ws server", "task", half(progress)), target: "(information)" },
   { name: "TasksDeep first 50 req/s / trivial query", value: rate("query cost", "TasksDeep first: 50") / rate("query cost", "trivial query (baseline)"), target: "(information)" },
 ]);
 process.exit(0);

@@ -13,6 +13,15 @@ export interface GraphQLResponse<T> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
+/** Documents are printed once, not once per request. */
+const printed = new WeakMap<object, string>();
+function source(document: TypedDocumentNode<unknown, unknown> | string): string {
+  if (typeof document === "string") return document;
+  let text = printed.get(document);
+  if (text === undefined) printed.set(document, (text = print(document)));
+  return text;
+}
+
 export class GraphQLClient {
   constructor(
     readonly url: string,
@@ -24,7 +33,7 @@ export class GraphQLClient {
     const response = await fetch(this.url, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
-      body: JSON.stringify({ query: typeof document === "string" ? document : print(document), variables }),
+      body: JSON.stringify({ query: source(document as TypedDocumentNode<unknown, unknown> | string), variables }),
     });
     const body = (await response.json()) as Omit<GraphQLResponse<T>, "status">;
     return { status: response.status, ...body };
