@@ -206,6 +206,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const holding = new Map<string, { leaseToken: string; progress: number }>();
   /** Waiters for `active` to reach 0 (drain). */
   let idle: (() => void)[] = [];
+  /** Wakes a drain waiting for the agent to hold nothing, once it holds nothing. */
+  const resolveIdle = () => {
+    if (active === 0 && given.length === 0) idle.splice(0).forEach((resolve) => resolve());
+  };
   let pumping: Promise<void> | undefined;
   let wanted = false;
   let end!: (reason: string) => void;
@@ -251,7 +255,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       if (holding.get(task.id)?.leaseToken === leaseToken) holding.delete(task.id);
       active -= 1;
       kick();
-      if (active === 0 && given.length === 0) idle.splice(0).forEach((resolve) => resolve());
+      resolveIdle();
     }
   }
 
@@ -317,14 +321,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       if (waiting >= 0) {
         given.splice(waiting, 1);
         holding.delete(taskId);
-        if (active === 0 && given.length === 0) idle.splice(0).forEach((resolve) => resolve());
+        resolveIdle();
       }
     }
   }
 
+  // One renewal at a time: with many tasks or a slow server, a round may outlast the interval.
+  let renewing: Promise<void> | undefined;
   const heartbeat = setInterval(() => {
     void request(WorkerHeartbeatDocument, { id: agentId }).catch(() => undefined);
-    void renewLeases().catch((error: unknown) => log(`renewing leases failed: ${String(error)}`));
+    renewing ??= renewLeases()
+      .catch((error: unknown) => log(`renewing leases failed: ${String(error)}`))
+      .finally(() => (renewing = undefined));
   }, (options.heartbeatSeconds ?? 15) * 1000);
   heartbeat.unref();
 
