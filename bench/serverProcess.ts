@@ -97,7 +97,9 @@ async function withProcess<T>(entry: string, args: string[], env: (port: number)
   const port = await freePort();
   // An empty value unsets the variable (DATABASE_URL for PGlite, METRICS_TOKEN for open metrics).
   const childEnv = Object.fromEntries(Object.entries({ ...process.env, ...env(port) }).filter(([, value]) => value));
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, entry), ...args], {
+  // BENCH_SERVER_NODE_ARGS: Node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(import.meta.dirname, entry), ...args], {
     env: childEnv,
     stdio: ["ignore", "ignore", "inherit"],
   });
