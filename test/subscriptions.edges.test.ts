@@ -183,6 +183,30 @@ describe(`the subscriptions quota under concurrency (${onPostgres ? "PostgreSQL"
   });
 
   if (onPostgres) {
+    it("soak: limit 100, 300 subscribes at once over two replicas from 12 subjects → exactly 100 admitted, usage 100 of 100", async () => {
+      const workspace = "admission-soak-ws";
+      const replica = await startTestServer({ replicaOf: server });
+      const admin = server.client({ workspace });
+      const clients = Array.from({ length: 12 }, (_, i) => {
+        const s = i % 2 === 0 ? server : replica;
+        return wsClient(s.wsUrl, s.token({ workspace, subject: `soak-${i}` }));
+      });
+      try {
+        expectType((await admin.request(SetQuotaDocument, { resource: "subscriptions", limit: 100 })).setQuota, "SetQuotaPayload");
+        const subs = clients.flatMap((client) => Array.from({ length: 25 }, () => collect(client, SoakTaskEventsDocument, { after: "0" })));
+        await createTask(workspace, "seen by the admitted");
+        await Promise.all(subs.map((sub) => Promise.race([sub.waitFor(1).catch(() => undefined), sub.ended])));
+        expect(subs.filter((sub) => sub.events.length > 0 && !sub.done)).toHaveLength(100);
+        const refused = subs.filter((sub) => sub.done);
+        expect(refused).toHaveLength(200);
+        for (const sub of refused) expect(sub.errors).toMatchObject([{ extensions: { code: "QUOTA_EXCEEDED", resource: "subscriptions", limit: 100 } }]);
+        expect((await admin.request(QuotaUsageDocument, { resources: ["subscriptions"] })).quotaUsage[0]).toMatchObject({ limit: 100, allocated: 100 });
+      } finally {
+        await Promise.all(clients.map((c) => c.dispose()));
+        await replica.stop();
+      }
+    });
+
     it("counts across replicas: limit 4, 6 subscribes on each of two replicas → 4 admitted in all; a replica that stops gives its places back", async () => {
       const workspace = "replica-quota-ws";
       const replica = await startTestServer({ replicaOf: server });
