@@ -195,16 +195,26 @@ builder.subscriptionField("tasksAvailable", (t) =>
           later(task.availableAt, available(cursor, task.id, "task.retry_delay_ended"));
           return [];
         });
+      // The snapshot reads the tasks as they are, which may include changes whose events this
+      // replica has not delivered yet (positions after the stream's start). An event up to the
+      // log head taken just before the snapshot is already in it: offering its task again would
+      // offer it twice.
+      let snapshotHead = 0n;
       return {
         topics: ["task", "agent", "swarm"],
-        initial: async (position) => offer(await tasks.claimableTasks(ctx.db, workspaceId, agentId, filter), position, "task.available", () => undefined),
-        select: async (events, later) => {
+        initial: async (position) => {
+          snapshotHead = await ctx.events.tailer.settle();
+          return offer(await tasks.claimableTasks(ctx.db, workspaceId, agentId, filter), position, "task.available", () => undefined);
+        },
+        select: async (batch, later) => {
+          const events = batch.filter((e) => e.id > snapshotHead);
           const candidates = events.filter((e) => e.topic === "task" && MAYBE_AVAILABLE.has(e.type));
           // The agent may claim again, or a swarm's tasks became claimable again.
           const refresh = events.findLast((e) => (e.topic === "agent" && e.entityId === agentId && AGENT_REFRESH.has(e.type)) || e.type === "swarm.resumed");
           const found = candidates.length > 0 ? await tasks.claimableTasks(ctx.db, workspaceId, agentId, { ...filter, taskIds: candidates.map((e) => e.entityId) }) : [];
           const byTask = new Map(found.map((f) => [f.id, f]));
-          const out: (EventRecord | null)[] = events.map((e) => {
+          const out: (EventRecord | null)[] = batch.map((e) => {
+            if (e.id <= snapshotHead) return null;
             const task = e.topic === "task" && MAYBE_AVAILABLE.has(e.type) ? byTask.get(e.entityId) : undefined;
             if (!task) return null;
             byTask.delete(e.entityId); // once per batch
