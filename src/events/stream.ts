@@ -15,7 +15,7 @@ import { describeRevocation, type RevocationList } from "../auth/revocations.ts"
 import { grants, type Scope } from "../auth/scopes.ts";
 import type { Principal } from "../auth/tokens.ts";
 import type { PrismaClient } from "../db/client.ts";
-import type { EventBus, EventRecord } from "./bus.ts";
+import { BROADCAST_TOPIC, type EventBus, type EventRecord } from "./bus.ts";
 import type { EventTopic } from "./eventLog.ts";
 import type { EventTailer } from "./tailer.ts";
 
@@ -212,7 +212,7 @@ class EventStream<T> implements AsyncIterableIterator<StreamItem<T>> {
     // Listener and position in one synchronous step: see the module comment.
     this.unlisten = ctx.events.bus.listen(viewer.workspaceId, (event) => {
       // A revocation in this workspace may be this viewer's: next() re-checks access.
-      if (event.topic === "token") this.wake();
+      if (event.topic === BROADCAST_TOPIC) this.wake();
       if (event.id <= this.last || !topics.has(event.topic)) return;
       if (this.buffer.length >= MAX_BUFFERED) {
         this.buffer = [];
