@@ -13,10 +13,13 @@ import {
   CompleteTasksDocument,
   CreateTaskDocument,
   CreateTasksDocument,
+  EventLogHeadDocument,
   RegisterAgentDocument,
+  ReportProgressesDocument,
   SetQuotaDocument,
+  TaskEventsDocument,
 } from "./generated/graphql.ts";
-import { type GraphQLClient, expectType } from "./support/client.ts";
+import { type GraphQLClient, collect, expectType, wsClient } from "./support/client.ts";
 import { onPostgres } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
@@ -81,6 +84,7 @@ describe("claimNextTasks and completeTasks", () => {
     }
     expect((await api.request(AgentDocument, { id: agentId })).agent?.status).toBe("IDLE");
 
+    await server.events.tailer.settle(); // the latest commits get their log positions
     const events = await server.db.prisma.event.findMany({ where: { workspaceId: "batch-ws", entityId: { in: claims.map((cl) => raw(cl.task.id)) } }, orderBy: { id: "asc" } });
     for (const claim of claims) {
       const own = events.filter((e) => e.entityId === raw(claim.task.id)).map((e) => e.type);
@@ -133,6 +137,77 @@ describe("claimNextTasks and completeTasks", () => {
     expect(outcomes[0]).toMatchObject({ __typename: "Task", status: "COMPLETED" });
     const next = expectType((await api.request(ClaimNextTasksDocument, { agentId, max: 5 })).claimNextTasks, "ClaimNextTasksPayload").claims;
     expect(next.map((c) => c.task.id)).toEqual([second.id]);
+  });
+});
+
+describe("reportProgresses", () => {
+  it("records each held task's progress with its own event, in input order, and refuses the rest item by item", async () => {
+    const workspace = "progress-batch-ws";
+    const api = server.client({ workspace });
+    await createMany(api, "report", 4);
+    const agentId = await register(api, "reporter");
+    const claims = expectType((await api.request(ClaimNextTasksDocument, { agentId, max: 4, types: ["report"] })).claimNextTasks, "ClaimNextTasksPayload").claims;
+    const [a, b, c, d] = claims.map((claim) => ({ taskId: claim.task.id, leaseToken: claim.leaseToken, leaseExpiresAt: claim.leaseExpiresAt }));
+    const ws = wsClient(server.wsUrl, server.token({ workspace, scopes: ["tasks:read"] }));
+    try {
+      const { eventLogHead } = await api.request(EventLogHeadDocument, {});
+      const events = collect(ws, TaskEventsDocument, { filter: { types: ["task.progress"] }, after: eventLogHead });
+      // Reported out of id order: the events follow the input, not the rows' order.
+      const outcomes = expectType(
+        (
+          await api.request(ReportProgressesDocument, {
+            reports: [
+              { taskId: c!.taskId, leaseToken: c!.leaseToken, progress: 0.3 },
+              { taskId: a!.taskId, leaseToken: a!.leaseToken, progress: 0.5, partialResult: { rows: 10 } },
+              { taskId: b!.taskId, leaseToken: "not-the-token", progress: 0.1 },
+              { taskId: d!.taskId, leaseToken: d!.leaseToken, progress: 1.5 },
+              { taskId: encodeGlobalID("Task", "no-such-task"), leaseToken: "x", progress: 0.2 },
+              { taskId: a!.taskId, leaseToken: a!.leaseToken, progress: 0.6 },
+            ],
+          })
+        ).reportProgresses,
+        "ReportProgressesPayload",
+      ).outcomes;
+      expect(outcomes.map((o) => (o.__typename === "Task" ? `${o.status} ${o.progress}` : o.__typename))).toEqual([
+        "RUNNING 0.3",
+        "RUNNING 0.5",
+        "LeaseLostError",
+        "InvalidInputError",
+        "NotFoundError",
+        "RUNNING 0.6",
+      ]);
+      expect(outcomes[1]).toMatchObject({ partialResult: { rows: 10 } });
+      expect(outcomes[5]).toMatchObject({ partialResult: { rows: 10 } });
+      expect(outcomes[2]).toMatchObject({ reason: "RECLAIMED" });
+      expect(outcomes[3]).toMatchObject({ issues: [{ path: "input.reports.3.progress" }] });
+      // Reporting extends the lease, as reportProgress does.
+      const reportedC = outcomes[0] as { leaseExpiresAt: string };
+      expect(Date.parse(reportedC.leaseExpiresAt)).toBeGreaterThanOrEqual(Date.parse(c!.leaseExpiresAt as string));
+
+      const progress = await events.waitFor(3, 20_000);
+      expect(progress.map((e) => [e.taskEvents.taskId, e.taskEvents.progress])).toEqual([
+        [c!.taskId, 0.3],
+        [a!.taskId, 0.5],
+        [a!.taskId, 0.6],
+      ]);
+      events.stop();
+
+      // The refused ones changed nothing: b and d are still CLAIMED and can be completed.
+      for (const held of [b!, d!]) {
+        expectType((await api.request(CompleteTaskDocument, { taskId: held.taskId, leaseToken: held.leaseToken })).completeTask, "CompleteTaskPayload");
+      }
+    } finally {
+      await ws.dispose();
+    }
+  });
+
+  it("refuses an empty batch and one over 100 reports", async () => {
+    const api = server.client({ workspace: "progress-batch-limits" });
+    const one = { taskId: encodeGlobalID("Task", "t"), leaseToken: "x", progress: 0.5 };
+    for (const reports of [[], Array.from({ length: 101 }, () => one)]) {
+      const payload = (await api.request(ReportProgressesDocument, { reports })).reportProgresses;
+      expect(payload).toMatchObject({ __typename: "InvalidInputError", issues: [{ path: "input.reports" }] });
+    }
   });
 });
 

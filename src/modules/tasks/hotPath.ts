@@ -136,6 +136,54 @@ export async function reportProgress(
   return row ?? null;
 }
 
+export interface ProgressReport {
+  taskId: string;
+  leaseToken: string;
+  progress: number;
+  partialResult?: Record<string, unknown> | null;
+}
+
+/**
+ * Records the progress of several held tasks in one statement (each starting if needed, its lease
+ * extended), with one task.progress event each, written in input order. The reports must name
+ * distinct tasks. Rows are locked in id order first, so two batches over the same tasks queue
+ * instead of deadlocking.
+ * @returns the reported tasks by id; a task missing from it was left untouched for the general path
+ */
+export async function reportProgresses(sql: SqlRunner, actor: Actor, reports: readonly ProgressReport[], leaseSeconds: number): Promise<Map<string, Task>> {
+  const rows = await statement<TaskRow & { reportOrder: string; reportedPartial: unknown }>(
+    sql,
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::jsonb[]) WITH ORDINALITY AS k(id, token, progress, partial, ord)
+     ), held AS (
+       SELECT t.id FROM "Task" t JOIN input k ON t.id = k.id
+       WHERE t."workspaceId" = $5 AND t."leaseToken" = k.token AND t.status IN ('CLAIMED', 'RUNNING') AND t."leaseExpiresAt" > now()
+       ORDER BY t.id FOR NO KEY UPDATE OF t
+     ), reported AS (
+       UPDATE "Task" t SET status = 'RUNNING', "startedAt" = COALESCE(t."startedAt", now()), progress = k.progress,
+         "partialResult" = COALESCE(k.partial, t."partialResult"), "leaseExpiresAt" = now() + make_interval(secs => $6), "updatedAt" = now()
+       FROM input k JOIN held h ON h.id = k.id
+       WHERE t.id = k.id AND t."leaseToken" = k.token AND t.status IN ('CLAIMED', 'RUNNING') AND t."leaseExpiresAt" > now()
+       RETURNING t.*, k.ord AS "reportOrder", k.partial AS "reportedPartial"
+     ), event AS (
+       INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
+       SELECT $5, 'task', 'task.progress', id, jsonb_build_object('progress', progress, 'partialResult', "reportedPartial"), $7, now()
+       FROM reported ORDER BY "reportOrder"
+     )
+     SELECT * FROM reported`,
+    [
+      reports.map((r) => r.taskId),
+      reports.map((r) => r.leaseToken),
+      reports.map((r) => r.progress),
+      reports.map((r) => (r.partialResult == null ? null : JSON.stringify(r.partialResult))),
+      actor.workspaceId,
+      leaseSeconds,
+      actor.subject,
+    ],
+  );
+  return new Map(rows.map(({ reportOrder: _order, reportedPartial: _partial, ...row }) => [row.id, row]));
+}
+
 /**
  * Runs one hot-path statement, again (up to TRANSACTION_ATTEMPTS times) when PostgreSQL aborted
  * it as a deadlock or serialization victim: it is a transaction of its own, so nothing of it was

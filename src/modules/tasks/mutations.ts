@@ -124,6 +124,23 @@ const CompleteTasksInput = builder.inputType("CompleteTasksInput", {
   }),
 });
 
+const TaskProgressReportInput = builder.inputType("TaskProgressReportInput", {
+  description: "The progress of one held task of a batch.",
+  fields: (t) => ({
+    taskId: t.globalID({ required: true, description: "The task." }),
+    leaseToken: t.string({ required: true, description: "The lease token from the claim." }),
+    progress: t.float({ required: true, description: "How far the task is, from 0 to 1." }),
+    partialResult: t.field({ type: "JSONObject", required: false, description: "A partial result so far, at most 64 KiB; replaces the previous one (omit it to keep that)." }),
+  }),
+});
+
+const ReportProgressesInput = builder.inputType("ReportProgressesInput", {
+  description: `Progress of several held tasks (at most ${tasks.MAX_CLAIM_BATCH}). Each is recorded or refused on its own.`,
+  fields: (t) => ({
+    reports: t.field({ type: [TaskProgressReportInput], required: true, description: "The reports, in any order; each task.progress event follows this order." }),
+  }),
+});
+
 const ClaimTaskInput = builder.inputType("ClaimTaskInput", {
   description: "An agent claiming one given task.",
   fields: (t) => ({
@@ -376,6 +393,35 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => ({
       task: await tasks.reportProgress(ctx.db, ctx.sql, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, { progress: input.progress as number, partialResult: input.partialResult as Record<string, unknown> | null }, lease(ctx)),
     }),
+  }),
+  reportProgresses: t.field({
+    type: builder.objectRef<{ outcomes: tasks.ProgressOutcome[] }>("ReportProgressesPayload").implement({
+      description: "One outcome per report, in input order.",
+      fields: (p) => ({
+        outcomes: p.field({
+          type: [TaskRef],
+          description: "What became of each report, in input order: the task with its new progress, or the error that refused it (as reportProgress would refuse it).",
+          itemErrors: {
+            types: [NotFoundError, LeaseLostError, IllegalTransitionError, InvalidInputError],
+            union: { name: "TaskProgressResult", description: "The outcome of one progress report of a batch." },
+          },
+          // A refused item is its error object: the errors plugin turns it into the union member.
+          resolve: (payload) => payload.outcomes.map((outcome) => outcome.task ?? (outcome.error as unknown as Task)),
+        }),
+      }),
+    }),
+    description:
+      "The holder reports the progress of several tasks at once (a worker with many tasks, or renewing all its leases in one request). Each is recorded or refused on its own, as reportProgress would; the ordinary ones are recorded together in one statement, each with its own task.progress event.",
+    authScopes: { scope: "tasks:claim" },
+    errors: { types: [InvalidInputError] },
+    args: { input: t.arg({ type: ReportProgressesInput, required: true, description: "The progress reports." }) },
+    resolve: async (_root, { input }, ctx) => {
+      if (input.reports.length < 1 || input.reports.length > tasks.MAX_CLAIM_BATCH) {
+        throw new InvalidInputError([{ path: "input.reports", message: `must hold between 1 and ${tasks.MAX_CLAIM_BATCH} reports` }]);
+      }
+      const items = input.reports.map((r) => ({ taskId: rawId(r.taskId, "Task"), leaseToken: r.leaseToken, progress: r.progress, partialResult: r.partialResult }));
+      return { outcomes: await tasks.reportProgresses(ctx.db, ctx.sql, actorOf(ctx), items, lease(ctx)) };
+    },
   }),
   completeTask: t.field({
     type: TaskPayload("CompleteTaskPayload", "The completed task."),

@@ -183,20 +183,68 @@ export async function reportProgress(
 ): Promise<Task> {
   const valid = parseInput(progressSchema, input);
   const fast = await hotPath.reportProgress(sql, actor, taskId, leaseToken, valid.progress, valid.partialResult, lease.leaseSeconds);
-  if (fast) return fast;
+  return fast ?? reportProgressGeneral(db, actor, { taskId, leaseToken, ...valid }, lease);
+}
+
+export interface ProgressInput {
+  taskId: string;
+  leaseToken: string;
+  progress: number;
+  partialResult?: unknown;
+}
+
+/** What became of one report of a batch: the task with its new progress, or why it was refused. */
+export type ProgressOutcome = CompletionOutcome;
+
+/**
+ * Records the progress of many held tasks (a worker's batch, or its lease renewals), each on its
+ * own: one refused report (lost lease, unknown task, invalid progress) does not stop the others.
+ * The ordinary ones are recorded together in one statement, with one task.progress event each.
+ * @returns one outcome per input, in input order
+ */
+export async function reportProgresses(db: PrismaClient, sql: SqlRunner, actor: Actor, inputs: readonly ProgressInput[], lease: LeaseSettings): Promise<ProgressOutcome[]> {
+  const outcomes: (ProgressOutcome | undefined)[] = new Array(inputs.length);
+  const parsed = inputs.map((input, i): hotPath.ProgressReport | null => {
+    try {
+      const valid = parseInput(progressSchema, { progress: input.progress, partialResult: input.partialResult }, `input.reports.${i}`);
+      return { taskId: input.taskId, leaseToken: input.leaseToken, ...valid };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      outcomes[i] = { error };
+      return null;
+    }
+  });
+  // A task named twice goes to the hot path once; the repeats are recorded after it, one by one.
+  const first = new Map<string, number>();
+  parsed.forEach((report, i) => report && !first.has(report.taskId) && first.set(report.taskId, i));
+  const done = first.size > 0 ? await hotPath.reportProgresses(sql, actor, [...first.values()].map((i) => parsed[i]!), lease.leaseSeconds) : new Map<string, Task>();
+  for (const [i, report] of parsed.entries()) {
+    if (!report) continue;
+    const task = first.get(report.taskId) === i ? done.get(report.taskId) : undefined;
+    if (task) {
+      outcomes[i] = { task };
+      continue;
+    }
+    try {
+      outcomes[i] = { task: await reportProgressGeneral(db, actor, report, lease) };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      outcomes[i] = { error };
+    }
+  }
+  return outcomes as ProgressOutcome[];
+}
+
+/** The general path of a progress report: every case, with the precise typed refusal. */
+async function reportProgressGeneral(db: PrismaClient, actor: Actor, report: hotPath.ProgressReport, lease: LeaseSettings): Promise<Task> {
+  const partialResult = (report.partialResult as Prisma.InputJsonObject | null | undefined) ?? undefined;
   return db.$transaction(async (tx) => {
-    const task = await holdLease(tx, actor, taskId, leaseToken);
+    const task = await holdLease(tx, actor, report.taskId, report.leaseToken);
     const updated = await tx.task.update({
-      where: { id: taskId },
-      data: {
-        status: "RUNNING",
-        startedAt: task.startedAt ?? new Date(),
-        progress: valid.progress,
-        partialResult: (valid.partialResult as Prisma.InputJsonObject | null | undefined) ?? undefined,
-        leaseExpiresAt: leaseExpiry(lease),
-      },
+      where: { id: report.taskId },
+      data: { status: "RUNNING", startedAt: task.startedAt ?? new Date(), progress: report.progress, partialResult, leaseExpiresAt: leaseExpiry(lease) },
     });
-    await recordEvent(tx, actor, { topic: "task", type: "task.progress", entityId: taskId, payload: { progress: valid.progress, partialResult: (valid.partialResult as Prisma.InputJsonObject | null | undefined) ?? null } });
+    await recordEvent(tx, actor, { topic: "task", type: "task.progress", entityId: report.taskId, payload: { progress: report.progress, partialResult: partialResult ?? null } });
     return updated;
   });
 }
