@@ -42,6 +42,7 @@ import {
   WorkerHeartbeatDocument,
   WorkerJoinSwarmDocument,
   WorkerProgressDocument,
+  WorkerProgressManyDocument,
   WorkerRegisterDocument,
   WorkerStartDocument,
   WorkerTasksAvailableDocument,
@@ -311,18 +312,40 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       });
   }
 
-  /** Renews the lease of every task held; given work whose lease is gone is dropped, not run. */
+  /**
+   * Renews the lease of every task held by reporting its progress again: one request for all of
+   * them (reportProgresses, in chunks of 100) when there are several. Given work whose lease is
+   * gone is dropped, not run.
+   */
   async function renewLeases(): Promise<void> {
-    for (const [taskId, held] of holding) {
-      const renewed = (await request(WorkerProgressDocument, { taskId, leaseToken: held.leaseToken, progress: held.progress })).reportProgress;
-      if (renewed.__typename === "ReportProgressPayload") continue;
-      log(`lease of task ${taskId} not renewed: ${JSON.stringify(renewed)}`);
-      const waiting = given.findIndex((g) => g.task.id === taskId && g.leaseToken === held.leaseToken);
-      if (waiting >= 0) {
-        given.splice(waiting, 1);
-        holding.delete(taskId);
-        resolveIdle();
-      }
+    const held = [...holding].map(([taskId, { leaseToken, progress }]) => ({ taskId, leaseToken, progress }));
+    for (let i = 0; i < held.length; i += 100) {
+      const chunk = held.slice(i, i + 100);
+      const refusals = chunk.length === 1 ? [await renewOne(chunk[0]!)] : await renewMany(chunk);
+      chunk.forEach((report, j) => refusals[j] !== null && lost(report, refusals[j]!));
+    }
+  }
+
+  /** @returns why the lease was not renewed, or null */
+  async function renewOne(report: { taskId: string; leaseToken: string; progress: number }): Promise<string | null> {
+    const renewed = (await request(WorkerProgressDocument, report)).reportProgress;
+    return renewed.__typename === "ReportProgressPayload" ? null : JSON.stringify(renewed);
+  }
+
+  /** @returns per report, why its lease was not renewed, or null */
+  async function renewMany(reports: { taskId: string; leaseToken: string; progress: number }[]): Promise<(string | null)[]> {
+    const payload = (await request(WorkerProgressManyDocument, { reports })).reportProgresses;
+    if (payload.__typename !== "ReportProgressesPayload") return reports.map(() => JSON.stringify(payload));
+    return payload.outcomes.map((outcome) => (outcome.__typename === "Task" ? null : JSON.stringify(outcome)));
+  }
+
+  function lost({ taskId, leaseToken }: { taskId: string; leaseToken: string }, why: string): void {
+    log(`lease of task ${taskId} not renewed: ${why}`);
+    const waiting = given.findIndex((g) => g.task.id === taskId && g.leaseToken === leaseToken);
+    if (waiting >= 0) {
+      given.splice(waiting, 1);
+      holding.delete(taskId);
+      resolveIdle();
     }
   }
 
