@@ -15,6 +15,10 @@
  * the same number of clients with the same audience, caused by the same driver over HTTP: the
  * cost of the transport itself.
  *
+ * Progress is reported as a worker holding many tasks reports it: `batch` reports per request
+ * (reportProgresses), each still its own event to its own subscriber; the peer gets the same
+ * number of ticks per request.
+ *
  * The driver keeps at most MAX_IN_FLIGHT requests open: when the server cannot keep up with the
  * rate, the schedule slips and the rate it reached is reported (`causedPerSecond`), instead of
  * thousands of requests queueing in sockets.
@@ -22,7 +26,7 @@
 import { performance } from "node:perf_hooks";
 import { print } from "graphql";
 import type { Client as WsClient } from "graphql-ws";
-import { ClaimNextTasksDocument, CreateSwarmDocument, CreateTaskDocument, ReportProgressDocument, SetQuotaDocument, SwarmEventTimesDocument, TaskProgressTimesDocument } from "../test/generated/graphql.ts";
+import { ClaimNextTasksDocument, CreateSwarmDocument, CreateTaskDocument, ReportProgressesDocument, SetQuotaDocument, SwarmEventTimesDocument, TaskProgressTimesDocument } from "../test/generated/graphql.ts";
 import { expectType, wsClient } from "../test/support/client.ts";
 import type { BenchServer, MinimalServer } from "./serverProcess.ts";
 import { createTasks, percentile, record, registerAgents, type Result } from "./support.ts";
@@ -31,6 +35,8 @@ export interface DeliveryLoad {
   subscribers: number;
   eventsPerSecond: number;
   seconds: number;
+  /** Events caused per request (progress reports of one reportProgresses); 1 when absent. */
+  batch?: number;
 }
 
 /** Who follows what: every subscriber the same swarm, or each its own task. */
@@ -46,7 +52,7 @@ const DRAIN_MS = 120_000;
 export function deliveryScenario(who: string, audience: Audience, load: DeliveryLoad): string {
   return audience === "swarm"
     ? `${who}, ${load.subscribers} subscribers on one swarm, ${load.eventsPerSecond} events/s`
-    : `${who}, ${load.subscribers} subscribers each on its own task, ${load.eventsPerSecond} progress reports/s`;
+    : `${who}, ${load.subscribers} subscribers each on its own task, ${load.eventsPerSecond} progress reports/s${(load.batch ?? 1) > 1 ? `, ${load.batch} per request` : ""}`;
 }
 
 /** What one side of the comparison provides to the measurement. */
@@ -58,8 +64,8 @@ interface Target {
   /** The event's origin time (ISO) in a delivered message. */
   timeOf(data: unknown): string;
   openSubscriptions(): Promise<number>;
-  /** Causes event `i`; resolves when the server acknowledged it. */
-  cause(i: number): Promise<void>;
+  /** Causes the events numbered `events` in one request; resolves when the server acknowledged it. */
+  cause(events: number[]): Promise<void>;
 }
 
 export async function swarmgraphDelivery(server: BenchServer, audience: Audience, load: DeliveryLoad): Promise<Result> {
@@ -78,7 +84,7 @@ export async function swarmgraphDelivery(server: BenchServer, audience: Audience
       query: print(SwarmEventTimesDocument),
       variables: () => ({ swarmId }),
       timeOf: (data) => (data as { swarmEvents: { at: string } }).swarmEvents.at,
-      cause: async (i) => {
+      cause: async ([i]) => {
         expectType((await api.request(CreateTaskDocument, { input: { description: `d${i}`, type: "deliver", swarmId } })).createTask, "CreateTaskPayload");
       },
     });
@@ -98,10 +104,10 @@ export async function swarmgraphDelivery(server: BenchServer, audience: Audience
     query: print(TaskProgressTimesDocument),
     variables: (i) => ({ taskId: held[i]!.taskId }),
     timeOf: (data) => (data as { taskProgress: { at: string } }).taskProgress.at,
-    cause: async (i) => {
-      const { taskId, leaseToken } = held[i % held.length]!;
-      const progress = Math.min(1, (Math.floor(i / held.length) + 1) / 1000);
-      expectType((await api.request(ReportProgressDocument, { taskId, leaseToken, progress })).reportProgress, "ReportProgressPayload");
+    cause: async (events) => {
+      const reports = events.map((i) => ({ ...held[i % held.length]!, progress: Math.min(1, (Math.floor(i / held.length) + 1) / 1000) }));
+      const outcomes = expectType((await api.request(ReportProgressesDocument, { reports })).reportProgresses, "ReportProgressesPayload").outcomes;
+      for (const outcome of outcomes) expectType(outcome, "Task");
     },
   });
 }
@@ -115,7 +121,7 @@ export function minimalDelivery(server: MinimalServer, audience: Audience, load:
     variables: (i) => ({ key: keyOf(i) }),
     timeOf: (data) => (data as { ticks: { at: string } }).ticks.at,
     openSubscriptions: () => server.subscribers(),
-    cause: (i) => server.tick(keyOf(i)),
+    cause: (events) => server.tick(events.map(keyOf)),
   });
 }
 
@@ -179,23 +185,25 @@ function follow(client: WsClient, query: string, variables: Record<string, unkno
 }
 
 /**
- * Causes `eventsPerSecond × seconds` events on schedule, at most MAX_IN_FLIGHT at a time; returns
- * the seconds until every client had them all, and the rate the events were acknowledged at.
+ * Causes `eventsPerSecond × seconds` events on schedule, `batch` per request and at most
+ * MAX_IN_FLIGHT requests at a time; returns the seconds until every client had them all, and the
+ * rate the events were acknowledged at.
  */
-async function drive(load: DeliveryLoad, cause: (i: number) => Promise<void>, delivered: Promise<unknown>, progress: () => string): Promise<{ seconds: number; causedPerSecond: number }> {
+async function drive(load: DeliveryLoad, cause: (events: number[]) => Promise<void>, delivered: Promise<unknown>, progress: () => string): Promise<{ seconds: number; causedPerSecond: number }> {
   const total = load.eventsPerSecond * load.seconds;
   const start = performance.now();
   let inFlight = 0;
   let slotFreed: (() => void) | undefined;
   let failure: unknown;
   const acknowledged: Promise<void>[] = [];
-  for (let i = 0; i < total && failure === undefined; i++) {
+  const batch = load.batch ?? 1;
+  for (let i = 0; i < total && failure === undefined; i += batch) {
     const wait = start + (i * 1000) / load.eventsPerSecond - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     while (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => (slotFreed = resolve));
     inFlight++;
     acknowledged.push(
-      cause(i).then(
+      cause(Array.from({ length: Math.min(batch, total - i) }, (_, j) => i + j)).then(
         () => {
           inFlight--;
           slotFreed?.();

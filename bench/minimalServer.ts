@@ -1,10 +1,11 @@
 /**
  * The delivery scenario's peer, run as a process of its own (bench/serverProcess.ts): a minimal
  * graphql-ws server — a graphql-js schema, an in-process emitter, no database, no auth — that
- * pushes `ticks(key)` to the subscribers of a key when the bench POSTs /tick?key=…. What it costs
+ * pushes `ticks(key)` to the subscribers of a key when the bench POSTs /tick?key=… (several keys
+ * in one request: /tick?key=a&key=b). What it costs
  * is the cost of the transport itself, the floor swarmgraph's delivery is compared with.
  *
- * Endpoints: /graphql (graphql-ws), POST /tick?key=K, GET /subscribers (open subscriptions),
+ * Endpoints: /graphql (graphql-ws), POST /tick?key=K[&key=K2…], GET /subscribers (open subscriptions),
  * GET /ready. The port is PORT.
  */
 import { EventEmitter, on } from "node:events";
@@ -42,7 +43,8 @@ const schema = new GraphQLSchema({
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? "/", "http://x");
   if (req.method === "POST" && url.pathname === "/tick") {
-    emitter.emit(url.searchParams.get("key") ?? "", new Date().toISOString());
+    const at = new Date().toISOString();
+    for (const key of url.searchParams.getAll("key")) emitter.emit(key, at);
     res.writeHead(204).end();
   } else if (url.pathname === "/subscribers") {
     res.writeHead(200, { "content-type": "text/plain" }).end(String(subscribers));

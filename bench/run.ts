@@ -8,7 +8,8 @@
  * Sizes are environment variables (defaults in brackets): BENCH_TASKS [2000] tasks per cycle
  * scenario (a quarter at C = 1), BENCH_BATCH [10] claims per claimNextTasks; delivery to one
  * swarm: BENCH_SUBSCRIBERS [1000] at BENCH_EVENTS_PER_SECOND [20]; delivery of each task's
- * progress: BENCH_PROGRESS_SUBSCRIBERS [5000] at BENCH_PROGRESS_PER_SECOND [1000] reports in all;
+ * progress: BENCH_PROGRESS_SUBSCRIBERS [5000] at BENCH_PROGRESS_PER_SECOND [1000] reports in all,
+ * BENCH_PROGRESS_BATCH [10] per request;
  * BENCH_DELIVERY_SECONDS [10] per delivery run; BENCH_REQUESTS [400] per query-cost scenario.
  *
  * The cycle and delivery scenarios run the server in a process of its own, as in production
@@ -28,7 +29,7 @@ const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
 const TASKS = env("BENCH_TASKS", 2000);
 const BATCH = env("BENCH_BATCH", 10);
 const delivery = { subscribers: env("BENCH_SUBSCRIBERS", 1000), eventsPerSecond: env("BENCH_EVENTS_PER_SECOND", 20), seconds: env("BENCH_DELIVERY_SECONDS", 10) };
-const progress = { subscribers: env("BENCH_PROGRESS_SUBSCRIBERS", 5000), eventsPerSecond: env("BENCH_PROGRESS_PER_SECOND", 1000), seconds: delivery.seconds };
+const progress = { subscribers: env("BENCH_PROGRESS_SUBSCRIBERS", 5000), eventsPerSecond: env("BENCH_PROGRESS_PER_SECOND", 1000), seconds: delivery.seconds, batch: env("BENCH_PROGRESS_BATCH", 10) };
 const REQUESTS = env("BENCH_REQUESTS", 400);
 const only = process.env.BENCH_ONLY?.split(",");
 const runs = (group: string) => !only || only.includes(group);

@@ -31,8 +31,8 @@ export interface BenchServer {
 /** What a bench scenario needs of the minimal graphql-ws server. */
 export interface MinimalServer {
   wsUrl: string;
-  /** Pushes one tick, stamped with the time, to the subscribers of `key`. */
-  tick(key: string): Promise<void>;
+  /** Pushes one tick per key, stamped with the time, to the subscribers of each key (one request). */
+  tick(keys: string[]): Promise<void>;
   /** Subscriptions open. */
   subscribers(): Promise<number>;
 }
@@ -83,8 +83,8 @@ export function withMinimalServer<T>(fn: (server: MinimalServer) => Promise<T>):
   return withProcess("./minimalServer.ts", [], (port) => ({ PORT: String(port) }), (origin) =>
     fn({
       wsUrl: `${origin.replace(/^http/, "ws")}/graphql`,
-      tick: async (key) => {
-        const response = await fetch(`${origin}/tick?key=${encodeURIComponent(key)}`, { method: "POST" });
+      tick: async (keys) => {
+        const response = await fetch(`${origin}/tick?${keys.map((key) => `key=${encodeURIComponent(key)}`).join("&")}`, { method: "POST" });
         await response.arrayBuffer();
       },
       subscribers: async () => Number(await (await fetch(`${origin}/subscribers`)).text()),
