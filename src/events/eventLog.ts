@@ -52,9 +52,18 @@ export interface EventInput {
  * change that rolls back.
  */
 export async function recordEvent(tx: Db, actor: Actor, event: EventInput): Promise<void> {
-  // createMany: one INSERT without RETURNING.
+  await recordEvents(tx, actor, [event]);
+}
+
+/**
+ * {@link recordEvent} for several events in one INSERT (no RETURNING). They take log positions
+ * in the order given: the rows of one multi-row VALUES list are inserted, and take their serial
+ * ids, in list order.
+ */
+export async function recordEvents(tx: Db, actor: Actor, events: readonly EventInput[]): Promise<void> {
+  if (events.length === 0) return;
   await tx.pendingEvent.createMany({
-    data: [{ workspaceId: actor.workspaceId, topic: event.topic, type: event.type, entityId: event.entityId, payload: event.payload ?? {}, actor: actor.subject }],
+    data: events.map((event) => ({ workspaceId: actor.workspaceId, topic: event.topic, type: event.type, entityId: event.entityId, payload: event.payload ?? {}, actor: actor.subject })),
   });
 }
 

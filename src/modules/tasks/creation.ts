@@ -4,11 +4,11 @@
  * call returns the tasks of the first one instead of creating new ones.
  */
 import { createHash } from "node:crypto";
+import { v7 as uuidv7 } from "uuid";
 import { z } from "zod";
 import type { Db, PrismaClient } from "../../db/client.ts";
-import { lockRow } from "../../db/locks.ts";
 import { DependencyCycleError, IdempotencyKeyReusedError, IllegalTransitionError, InvalidInputError, NotFoundError } from "../../errors.ts";
-import { type Actor, recordEvent } from "../../events/eventLog.ts";
+import { type Actor, recordEvents } from "../../events/eventLog.ts";
 import type { Prisma, Task } from "../../generated/prisma/client.ts";
 import { jsonObjectRule, labelListRule, labelRule, longTextRule, parseInput } from "../../validation.ts";
 import * as quotas from "../quotas/service.ts";
@@ -97,18 +97,17 @@ export async function createTasks(db: PrismaClient, actor: Actor, input: z.input
 export async function createTaskGraph(db: PrismaClient, actor: Actor, input: z.input<typeof graphSchema>, retention: KeyRetention): Promise<Task[]> {
   const valid = parseInput(graphSchema, input);
   const order = topologicalOrder(valid.tasks);
+  // Ids in dependency order, so that tasks a graph creates together are claimed in that order.
+  const idByKey = new Map(order.map((index) => [valid.tasks[index]!.key, uuidv7()]));
+  const specs = order.map((index) => {
+    const spec = valid.tasks[index]!;
+    return { ...spec, id: idByKey.get(spec.key)!, dependsOn: [...spec.dependsOn, ...spec.dependsOnKeys.map((key) => idByKey.get(key)!)] };
+  });
+  const pathOf = (i: number) => `input.tasks.${i}`;
   return createIdempotently(db, actor, retention, "createTaskGraph", valid.idempotencyKey, valid, async (tx) => {
-    const idByKey = new Map<string, string>();
-    const created = new Map<string, Task>();
-    for (const index of order) {
-      const spec = valid.tasks[index]!;
-      const dependsOn = [...spec.dependsOn, ...spec.dependsOnKeys.map((key) => idByKey.get(key)!)];
-      const [task] = await insertTasks(tx, actor, [{ ...spec, dependsOn }], () => `input.tasks.${index}`);
-      idByKey.set(spec.key, task!.id);
-      created.set(spec.key, task!);
-    }
-    return valid.tasks.map((spec) => created.get(spec.key)!);
-  }, (i) => `input.tasks.${i}`);
+    const created = new Map((await insertTasks(tx, actor, specs, (i) => pathOf(order[i]!))).map((task) => [task.id, task]));
+    return valid.tasks.map((spec) => created.get(idByKey.get(spec.key)!)!);
+  }, pathOf);
 }
 
 /**
@@ -267,54 +266,82 @@ async function chargeCreationRate(tx: Db, actor: Actor, count: number): Promise<
   await quotas.allocate(tx, actor, "tasks.created_per_hour", { type: "EXTERNAL", id: actor.subject }, count);
 }
 
-/** Inserts validated task specs with their dependency edges; `pathOf(i)` names spec i in errors. */
-async function insertTasks(tx: Db, actor: Actor, specs: readonly TaskSpec[], pathOf: (index: number) => string): Promise<Task[]> {
-  const created: Task[] = [];
-  for (const [i, spec] of specs.entries()) {
+/**
+ * Inserts validated task specs with their dependency edges and task.created events, in a few
+ * statements whatever their number (the swarms' share locks, the parents, the dependencies, the
+ * tasks, the edges, the events). Ids are generated here, UUIDv7 in spec order, so that tasks
+ * created together (one transaction: the same createdAt) are claimed in that order too. A spec
+ * may depend on a task of the same batch by its preassigned `id` (a graph): that dependency is
+ * unfinished. `pathOf(i)` names spec i in errors; the first spec in error is reported.
+ * @returns the tasks in spec order
+ */
+async function insertTasks(tx: Db, actor: Actor, specs: readonly (TaskSpec & { id?: string })[], pathOf: (index: number) => string): Promise<Task[]> {
+  const rows = specs.map((spec) => ({ ...spec, id: spec.id ?? uuidv7(), dependsOn: [...new Set(spec.dependsOn)] }));
+  const inBatch = new Set(rows.map((row) => row.id));
+  const distinct = (ids: (string | null | undefined)[]) => [...new Set(ids.filter((id): id is string => !!id && !inBatch.has(id)))].sort();
+
+  // Share-locked, in id order: an archive waits for this creation, and an archived swarm takes no new work.
+  const swarmIds = distinct(rows.map((row) => row.swarmId));
+  const swarms = new Map(
+    swarmIds.length === 0
+      ? []
+      : (await tx.$queryRaw<{ id: string; status: string }[]>`
+          SELECT id, status::text AS status FROM "Swarm" WHERE "workspaceId" = ${actor.workspaceId} AND id = ANY(${swarmIds}::text[]) ORDER BY id FOR SHARE`).map((swarm) => [swarm.id, swarm.status]),
+  );
+  const parentIds = distinct(rows.map((row) => row.parentId));
+  const parents = new Map(
+    parentIds.length === 0 ? [] : (await tx.task.findMany({ where: { id: { in: parentIds }, workspaceId: actor.workspaceId }, select: { id: true, depth: true, status: true } })).map((p) => [p.id, p]),
+  );
+  const dependencyIds = distinct(rows.flatMap((row) => row.dependsOn));
+  const dependencies = new Map(
+    dependencyIds.length === 0 ? [] : (await tx.task.findMany({ where: { id: { in: dependencyIds }, workspaceId: actor.workspaceId }, select: { id: true, status: true } })).map((d) => [d.id, d.status]),
+  );
+
+  const data = rows.map((row, i) => {
     const at = pathOf(i);
-    if (spec.swarmId) {
-      // Share-locked: an archive waits for this creation, and an archived swarm takes no new work.
-      const swarm = await lockRow<"ACTIVE" | "PAUSED" | "ARCHIVED">(tx, "Swarm", spec.swarmId, actor.workspaceId, "SHARE");
-      if (!swarm) throw new NotFoundError("Swarm", spec.swarmId);
-      if (swarm.status === "ARCHIVED") throw new IllegalTransitionError("Swarm", spec.swarmId, swarm.status, "add tasks", ["ACTIVE", "PAUSED"]);
+    if (row.swarmId) {
+      const status = swarms.get(row.swarmId);
+      if (!status) throw new NotFoundError("Swarm", row.swarmId);
+      if (status === "ARCHIVED") throw new IllegalTransitionError("Swarm", row.swarmId, status, "add tasks", ["ACTIVE", "PAUSED"]);
     }
-    const parent = spec.parentId ? await tx.task.findFirst({ where: { id: spec.parentId, workspaceId: actor.workspaceId }, select: { id: true, depth: true, status: true } }) : null;
-    if (spec.parentId && !parent) throw new NotFoundError("Task", spec.parentId);
+    const parent = row.parentId ? parents.get(row.parentId) : null;
+    if (row.parentId && !parent) throw new NotFoundError("Task", row.parentId);
     if (parent && ["COMPLETED", "FAILED", "CANCELLED"].includes(parent.status)) {
       throw new InvalidInputError([{ path: `${at}.parentId`, message: `the parent task is ${parent.status}; subtasks need an unfinished parent` }]);
     }
-    const dependsOn = [...new Set(spec.dependsOn)];
-    const dependencies = await tx.task.findMany({ where: { id: { in: dependsOn }, workspaceId: actor.workspaceId }, select: { id: true, status: true } });
-    const missing = dependsOn.find((id) => !dependencies.some((d) => d.id === id));
+    const missing = row.dependsOn.find((id) => !inBatch.has(id) && !dependencies.has(id));
     if (missing) throw new NotFoundError("Task", missing);
-    const dead = dependencies.find((d) => d.status === "FAILED" || d.status === "CANCELLED");
-    if (dead) throw new InvalidInputError([{ path: `${at}.dependsOn`, message: `task ${dead.id} is ${dead.status}: a dependency on it could never be met` }]);
-    const waiting = dependencies.some((d) => d.status !== "COMPLETED");
+    const dead = row.dependsOn.find((id) => dependencies.get(id) === "FAILED" || dependencies.get(id) === "CANCELLED");
+    if (dead) throw new InvalidInputError([{ path: `${at}.dependsOn`, message: `task ${dead} is ${dependencies.get(dead)}: a dependency on it could never be met` }]);
+    const waiting = row.dependsOn.some((id) => inBatch.has(id) || dependencies.get(id) !== "COMPLETED");
 
-    const { dependsOn: _ids, dependsOnKeys: _keys, key: _key, ...fields } = spec;
-    const task = await tx.task.create({
-      data: {
-        ...fields,
-        status: waiting ? "WAITING" : "PENDING",
-        depth: parent ? parent.depth + 1 : 0,
-        requiredCapabilities: [...new Set(fields.requiredCapabilities.map((c) => c.trim()))].sort(),
-        context: fields.context as Prisma.InputJsonObject,
-        requirements: fields.requirements as Prisma.InputJsonObject,
-        metadata: fields.metadata as Prisma.InputJsonObject,
-        priorityRank: PRIORITY_RANK[fields.priority],
-        workspaceId: actor.workspaceId,
-      },
-    });
-    if (dependsOn.length > 0) {
-      await tx.taskDependency.createMany({ data: dependsOn.map((dependsOnId) => ({ workspaceId: actor.workspaceId, taskId: task.id, dependsOnId })) });
-    }
-    await recordEvent(tx, actor, {
-      topic: "task",
-      type: "task.created",
+    const { dependsOn: _ids, dependsOnKeys: _keys, key: _key, ...fields } = row;
+    return {
+      ...fields,
+      status: waiting ? ("WAITING" as const) : ("PENDING" as const),
+      depth: parent ? parent.depth + 1 : 0,
+      requiredCapabilities: [...new Set(fields.requiredCapabilities.map((c) => c.trim()))].sort(),
+      context: fields.context as Prisma.InputJsonObject,
+      requirements: fields.requirements as Prisma.InputJsonObject,
+      metadata: fields.metadata as Prisma.InputJsonObject,
+      priorityRank: PRIORITY_RANK[fields.priority],
+      workspaceId: actor.workspaceId,
+    };
+  });
+
+  const byId = new Map((await tx.task.createManyAndReturn({ data })).map((task) => [task.id, task]));
+  const created = rows.map((row) => byId.get(row.id)!);
+  const edges = rows.flatMap((row) => row.dependsOn.map((dependsOnId) => ({ workspaceId: actor.workspaceId, taskId: row.id, dependsOnId })));
+  if (edges.length > 0) await tx.taskDependency.createMany({ data: edges });
+  await recordEvents(
+    tx,
+    actor,
+    created.map((task, i) => ({
+      topic: "task" as const,
+      type: "task.created" as const,
       entityId: task.id,
-      payload: { type: task.type, priority: task.priority, status: task.status, parentId: task.parentId, dependsOn, ...(task.reservedForId ? { reservedForId: task.reservedForId } : {}) },
-    });
-    created.push(task);
-  }
+      payload: { type: task.type, priority: task.priority, status: task.status, parentId: task.parentId, dependsOn: rows[i]!.dependsOn, ...(task.reservedForId ? { reservedForId: task.reservedForId } : {}) },
+    })),
+  );
   return created;
 }
