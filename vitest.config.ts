@@ -5,11 +5,12 @@ const require = createRequire(import.meta.url);
 
 /**
  * Files whose outcome does not depend on the database the suite runs on: the browser tests (what
- * they check is the page; the API under it is tested on both databases by the other files) and
- * the embedded engine's failure handling (always PGlite). They run in the PGlite run only; the
+ * they check is the page; the API under it is tested on both databases by the other files), the
+ * embedded engine's failure handling and the migrations' own checks (both always on an in-memory
+ * PGlite; CI applies the migrations to PostgreSQL separately). They run in the PGlite run only; the
  * second, PostgreSQL run (TEST_DATABASE_URL) would repeat them unchanged.
  */
-const databaseIndependent = ["test/*.browser.test.ts", "test/pgliteGuard.test.ts"];
+const databaseIndependent = ["test/*.browser.test.ts", "test/pgliteGuard.test.ts", "test/migrations.test.ts"];
 
 export default defineConfig({
   // graphql ships ESM and CJS builds; libraries loaded through Node's require get the CJS one.
