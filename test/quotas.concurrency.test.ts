@@ -3,7 +3,7 @@
  * requests run on many connections at once; PGlite serializes transactions and proves the logic.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AllocateResourcesDocument, AllocationsDocument, QuotaUsageDocument, ReleaseResourcesDocument, SetQuotaDocument } from "./generated/graphql.ts";
+import { AllocateResourcesDocument, AllocationsDocument, CreateTasksDocument, QuotaUsageDocument, ReleaseResourcesDocument, SetQuotaDocument } from "./generated/graphql.ts";
 import { type GraphQLClient, expectType } from "./support/client.ts";
 import { onPostgres } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -55,5 +55,21 @@ describe(`allocation under concurrency (${onPostgres ? "PostgreSQL" : "PGlite"})
     expect((await api.request(QuotaUsageDocument, { resources: ["pool"] })).quotaUsage[0]!.allocated).toBe(0);
     const open = await api.request(AllocationsDocument, { first: 1, filter: { resource: ["pool"], open: true } });
     expect(open.allocations.totalCount).toBe(0);
+  });
+
+  it("60 concurrent task creations against an hourly rate of 10 never create more than 10 tasks", async () => {
+    const rated = server.client({ workspace: "rate-race" });
+    expectType((await rated.request(SetQuotaDocument, { resource: "tasks.created_per_hour", limit: 10, windowSeconds: 3600 })).setQuota, "SetQuotaPayload");
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => rated.request(CreateTasksDocument, { input: { tasks: Array.from({ length: 1 + (i % 3) }, (_, j) => ({ description: `${i}.${j}`, type: "rate" })) } })),
+    );
+    const created = results.flatMap((r) => (r.createTasks.__typename === "CreateTasksPayload" ? r.createTasks.tasks : []));
+    expect(results.every((r) => ["CreateTasksPayload", "QuotaExceededError"].includes(r.createTasks.__typename))).toBe(true);
+    // All or nothing per call: the last few units may stay unused when only larger batches are left.
+    expect(created.length).toBeLessThanOrEqual(10);
+    expect(created.length).toBeGreaterThanOrEqual(8);
+    expect(await server.db.prisma.task.count({ where: { workspaceId: "rate-race" } })).toBe(created.length);
+    const usage = (await rated.request(QuotaUsageDocument, { resources: ["tasks.created_per_hour"] })).quotaUsage[0]!;
+    expect(usage).toMatchObject({ kind: "RATE", limit: 10, allocated: created.length });
   });
 });

@@ -7,6 +7,7 @@
  * on any number of connections. CAPACITY quotas keep `allocated` (the sum of open allocations)
  * on the row, updated under that lock; RATE quotas sum the allocations inside the window.
  */
+import { v7 as uuidv7 } from "uuid";
 import { z } from "zod";
 import type { Db, PrismaClient } from "../../db/client.ts";
 import { InvalidInputError, NotHeldError, QuotaExceededError } from "../../errors.ts";
@@ -97,19 +98,54 @@ export async function allocateResources(db: PrismaClient, actor: Actor, input: {
 /**
  * Allocates inside the caller's transaction (the enforcement points: registering an agent,
  * claiming a task, creating tasks). Throws QuotaExceededError, rolling the caller back.
+ *
+ * Two statements, so that the quota row stays locked for as few round trips as possible (it is
+ * held to the caller's commit, and every allocation of the resource in the workspace waits for
+ * it): the lock, then one statement that reads the usage, decides, and writes the allocation,
+ * the counter and the event together. They cannot be one: a statement's snapshot is taken when
+ * it starts, before a lock wait, so a RATE quota's sum read in the locking statement would miss
+ * the allocations its previous holder just committed (read committed re-reads only the locked
+ * row itself). The second statement starts after the lock is ours and sees them all.
  */
 export async function allocate(tx: Db, actor: Actor, resource: string, holder: Holder, amount: number, mode: AllocationMode = "ALL_OR_NOTHING"): Promise<AllocationResult> {
   const quota = await lockQuota(tx, actor.workspaceId, resource);
-  const inUse = await usage(tx, quota);
-  const available = Math.max(0, quota.limit - inUse);
-  const granted = mode === "PARTIAL" ? Math.min(amount, available) : amount <= available ? amount : 0;
-  if (granted === 0) throw new QuotaExceededError(resource, quota.limit, inUse, amount, quota.kind === "RATE" ? await rateRetryAt(tx, quota, amount) : null);
-  const allocation = await tx.allocation.create({
-    data: { workspaceId: actor.workspaceId, quotaId: quota.id, resource, holderType: holder.type, holderId: holder.id, requested: amount, granted },
-  });
-  const updated = quota.kind === "CAPACITY" ? await tx.quota.update({ where: { id: quota.id }, data: { allocated: { increment: granted } } }) : quota;
-  await recordEvent(tx, actor, { topic: "quota", type: "quota.allocated", entityId: quota.id, payload: { resource, holderType: holder.type, holderId: holder.id, requested: amount, granted, inUse: inUse + granted, limit: quota.limit } });
-  return { allocation, quota: updated };
+  const now = new Date();
+  const capacity = quota.kind === "CAPACITY";
+  const since = new Date(now.getTime() - (quota.windowSeconds ?? 0) * 1000);
+  const [row] = await tx.$queryRaw<(Omit<Allocation, "holderType" | "granted"> & { holderType: HolderType | null; granted: number | null; inUse: number })[]>`
+    WITH usage AS (
+      SELECT CASE WHEN ${capacity} THEN ${quota.allocated}::int
+        ELSE (SELECT COALESCE(SUM(granted), 0)::int FROM "Allocation" WHERE "quotaId" = ${quota.id} AND "createdAt" > ${since}) END AS in_use
+    ), decision AS (
+      SELECT in_use, CASE WHEN ${mode === "PARTIAL"} THEN LEAST(${amount}::int, GREATEST(${quota.limit}::int - in_use, 0))
+                          WHEN in_use + ${amount}::int <= ${quota.limit}::int THEN ${amount}::int ELSE 0 END AS granted
+      FROM usage
+    ), allocation AS (
+      INSERT INTO "Allocation" (id, "workspaceId", "quotaId", resource, "holderType", "holderId", requested, granted, "createdAt")
+      SELECT ${uuidv7()}, ${actor.workspaceId}, ${quota.id}, ${resource}, ${holder.type}::"HolderType", ${holder.id}, ${amount}::int, granted, ${now}
+      FROM decision WHERE granted > 0
+      RETURNING *
+    ), counted AS (
+      UPDATE "Quota" q SET allocated = q.allocated + a.granted, "updatedAt" = ${now}
+      FROM allocation a WHERE ${capacity} AND q.id = a."quotaId"
+      RETURNING q.id
+    ), event AS (
+      INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor)
+      SELECT ${actor.workspaceId}, 'quota', 'quota.allocated', ${quota.id},
+        jsonb_build_object('resource', ${resource}::text, 'holderType', ${holder.type}::text, 'holderId', ${holder.id}::text, 'requested', ${amount}::int,
+          'granted', a.granted, 'inUse', d.in_use + a.granted, 'limit', ${quota.limit}::int),
+        ${actor.subject}
+      FROM allocation a CROSS JOIN decision d
+    )
+    SELECT d.in_use AS "inUse", a.id, a."workspaceId", a."quotaId", a.resource, a."holderType"::text AS "holderType", a."holderId", a.requested, a.granted, a."createdAt", a."releasedAt"
+    FROM decision d LEFT JOIN allocation a ON true`;
+  const { inUse, ...allocation } = row!;
+  if (!allocation.granted) throw new QuotaExceededError(resource, quota.limit, inUse, amount, capacity ? null : await rateRetryAt(tx, quota, amount));
+  const granted = allocation.granted;
+  return {
+    allocation: { ...allocation, holderType: allocation.holderType!, granted },
+    quota: capacity ? { ...quota, allocated: quota.allocated + granted, updatedAt: now } : quota,
+  };
 }
 
 /**
