@@ -227,6 +227,11 @@ describe("taskEvents filtered by agentId", () => {
       // A task's id is not an agent's: that filter matches nothing.
       expect(wrongType.events).toEqual([]);
       expect(wrongType.errors).toEqual([]);
+      // Replayed from the same cursor after all of it happened: the same events. A creation is
+      // nobody's work, even once the task's latest attempt is this agent's.
+      const replay = collect(socket, AgentTaskEventsDocument, { filter: { agentId: mine.id }, after: head });
+      await replay.waitFor(4);
+      expect(replay.events.map((e) => e.taskEvents.cursor)).toEqual(mineEvents.events.map((e) => e.taskEvents.cursor));
     } finally {
       await socket.dispose();
     }

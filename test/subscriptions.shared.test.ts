@@ -36,10 +36,14 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 /**
- * Opens one subscription per scope set (each its own principal), live once every listener is
- * registered; `close` returns when the server has let go of them all.
+ * Opens one subscription per scope set (each its own principal), after everything committed so
+ * far, live once every listener is registered; `close` returns when the server has let go of them all.
  */
 async function subscribers<T, V>(document: Parameters<typeof collect<T, V>>[1], variables: V, scopeSets: Scope[][]) {
+  // A subscription without `after` starts at the position this server has read: read the log up
+  // to what is committed (the swarm's creation), or a slow tailer hands that event on live.
+  await server.events.tailer.settle();
+  await server.events.tailer.drain();
   const listening = server.events.bus.listenerCount;
   const clients = scopeSets.map((scopes, i) => wsClient(server.wsUrl, server.token({ subject: `watcher-${i}`, scopes })));
   const collectors: Collector<T>[] = clients.map((client) => collect(client, document, variables));

@@ -91,15 +91,24 @@ function agentNamed(event: EventRecord): string | null {
   return payloadString(event, "agentId") ?? (event.type === "task.created" ? payloadString(event, "reservedForId") : null);
 }
 
+/**
+ * Whether an event belongs to the agent of its task's latest attempt: one that names no agent,
+ * but never a creation, which precedes every attempt (else a late or replayed delivery would
+ * give it to whoever claimed the task since, and a prompt one to no one).
+ */
+function byLatestAttempt(event: EventRecord): boolean {
+  return event.type !== "task.created" && agentNamed(event) === null;
+}
+
 /** Keeps the events matching `filter`; the tasks' swarm and type come from the process-wide facts (src/modules/tasks/facts.ts). */
 function taskEventSelector(filter: TaskFilter, workspaceId: string, db: import("../../db/client.ts").PrismaClient, taskFacts: TaskFacts) {
   return async (events: readonly EventRecord[]) => {
     const facts = filter.swarmId || filter.taskTypes ? await taskFacts.get(workspaceId, events.map((e) => e.entityId)) : undefined;
     // Events that name no agent belong to the agent of the task's latest attempt (one query per batch).
-    const unnamed = filter.agentId !== undefined ? [...new Set(events.filter((e) => agentNamed(e) === null).map((e) => e.entityId))] : [];
+    const unnamed = filter.agentId !== undefined ? [...new Set(events.filter(byLatestAttempt).map((e) => e.entityId))] : [];
     const latestAgent = unnamed.length > 0 ? await tasks.latestAttemptAgents(db, workspaceId, unnamed) : new Map<string, string>();
     return events.map((e) => {
-      if (filter.agentId !== undefined && (agentNamed(e) ?? latestAgent.get(e.entityId)) !== filter.agentId) return null;
+      if (filter.agentId !== undefined && (byLatestAttempt(e) ? latestAgent.get(e.entityId) : agentNamed(e)) !== filter.agentId) return null;
       if (filter.taskIds && !filter.taskIds.includes(e.entityId)) return null;
       if (filter.types && !filter.types.includes(e.type)) return null;
       if (filter.status) {
