@@ -21,6 +21,24 @@ const TaskPayload = (name: string, description: string) =>
   });
 
 /** A claim's payload; with `nullable` (claimNextTask) its fields are null when nothing was claimable. */
+/** The payload of a batch mutation: per item, in input order, the task or the error that refused it. */
+const BatchOutcomesPayload = (name: string, description: string, items: { outcomes: string; union: string; unionDescription: string }) =>
+  builder.objectRef<{ outcomes: tasks.CompletionOutcome[] }>(name).implement({
+    description,
+    fields: (p) => ({
+      outcomes: p.field({
+        type: [TaskRef],
+        description: items.outcomes,
+        itemErrors: {
+          types: [NotFoundError, LeaseLostError, IllegalTransitionError, InvalidInputError],
+          union: { name: items.union, description: items.unionDescription },
+        },
+        // A refused item is its error object: the errors plugin turns it into the union member.
+        resolve: (payload) => payload.outcomes.map((outcome) => outcome.task ?? (outcome.error as unknown as Task)),
+      }),
+    }),
+  });
+
 const ClaimPayload = (name: string, description: string, nullable: boolean) =>
   builder.objectRef<{ claim: tasks.Claim | null }>(name).implement({
     description,
@@ -341,20 +359,10 @@ builder.mutationFields((t) => ({
     },
   }),
   completeTasks: t.field({
-    type: builder.objectRef<{ outcomes: tasks.CompletionOutcome[] }>("CompleteTasksPayload").implement({
-      description: "One outcome per completion, in input order.",
-      fields: (p) => ({
-        outcomes: p.field({
-          type: [TaskRef],
-          description: "What became of each completion, in input order: the completed task, or the error that refused it (as completeTask would refuse it).",
-          itemErrors: {
-            types: [NotFoundError, LeaseLostError, IllegalTransitionError, InvalidInputError],
-            union: { name: "TaskCompletionResult", description: "The outcome of one completion of a batch." },
-          },
-          // A refused item is its error object: the errors plugin turns it into the union member.
-          resolve: (payload) => payload.outcomes.map((outcome) => outcome.task ?? (outcome.error as unknown as Task)),
-        }),
-      }),
+    type: BatchOutcomesPayload("CompleteTasksPayload", "One outcome per completion, in input order.", {
+      outcomes: "What became of each completion, in input order: the completed task, or the error that refused it (as completeTask would refuse it).",
+      union: "TaskCompletionResult",
+      unionDescription: "The outcome of one completion of a batch.",
     }),
     description: "The holder completes several tasks at once (a worker's batch). Each completes or is refused on its own, as completeTask would; the ordinary ones complete together in one statement.",
     authScopes: { scope: "tasks:claim" },
@@ -395,20 +403,10 @@ builder.mutationFields((t) => ({
     }),
   }),
   reportProgresses: t.field({
-    type: builder.objectRef<{ outcomes: tasks.ProgressOutcome[] }>("ReportProgressesPayload").implement({
-      description: "One outcome per report, in input order.",
-      fields: (p) => ({
-        outcomes: p.field({
-          type: [TaskRef],
-          description: "What became of each report, in input order: the task with its new progress, or the error that refused it (as reportProgress would refuse it).",
-          itemErrors: {
-            types: [NotFoundError, LeaseLostError, IllegalTransitionError, InvalidInputError],
-            union: { name: "TaskProgressResult", description: "The outcome of one progress report of a batch." },
-          },
-          // A refused item is its error object: the errors plugin turns it into the union member.
-          resolve: (payload) => payload.outcomes.map((outcome) => outcome.task ?? (outcome.error as unknown as Task)),
-        }),
-      }),
+    type: BatchOutcomesPayload("ReportProgressesPayload", "One outcome per report, in input order.", {
+      outcomes: "What became of each report, in input order: the task with its new progress, or the error that refused it (as reportProgress would refuse it).",
+      union: "TaskProgressResult",
+      unionDescription: "The outcome of one progress report of a batch.",
     }),
     description:
       "The holder reports the progress of several tasks at once (a worker with many tasks, or renewing all its leases in one request). Each is recorded or refused on its own, as reportProgress would; the ordinary ones are recorded together in one statement, each with its own task.progress event.",
