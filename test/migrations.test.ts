@@ -1,6 +1,7 @@
 /** Migrations: they produce exactly prisma/schema.prisma, apply once, and are recorded as Prisma records them. */
 import { PGlite } from "@electric-sql/pglite";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { openDatabase } from "../src/db/client.ts";
 import { applyMigrations, MigrationError, pendingMigrations, readMigrations } from "../src/db/migrations.ts";
 import { diffMigrationsToSchema } from "../src/db/schemaDiff.ts";
 import { pgliteRunner } from "../src/db/sql.ts";
@@ -46,4 +47,15 @@ it("rolls a failing migration back whole, leaving nothing half-applied", async (
   const tables = await sql.query(`SELECT 1 FROM information_schema.tables WHERE table_name = 'Half'`);
   expect(tables).toEqual([]);
   expect(await pendingMigrations(sql, broken)).toEqual(["20990101000000_broken"]);
+});
+
+it("starts a throwaway embedded database from the template it is given, not from an empty one (tests start every server so)", async () => {
+  await pglite.exec(`CREATE TABLE "TemplateMarker" (id int); INSERT INTO "TemplateMarker" VALUES (7);`);
+  const template = await pglite.dumpDataDir("none");
+  const db = await openDatabase({ kind: "pglite", dataDir: "memory://", template });
+  try {
+    expect(await db.sql.query(`SELECT id FROM "TemplateMarker"`)).toEqual([{ id: 7 }]);
+  } finally {
+    await db.close();
+  }
 });

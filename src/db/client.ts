@@ -53,7 +53,9 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   if (target.kind === "pglite") {
     const dataDir = target.dataDir === "memory://" ? undefined : path.join(target.dataDir, "pglite");
     if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
-    const pglite = await PGlite.create(dataDir, target.template && !dataDir ? { loadDataDir: target.template } : {});
+    // One options object: PGlite.create(undefined, options) ignores its options (it reads a
+    // first argument that is not a string as the options), which silently ran initdb every time.
+    const pglite = await PGlite.create({ dataDir, ...(target.template && !dataDir ? { loadDataDir: target.template } : {}) });
     const failure = guardPglite(pglite, (error) => options.onFailure?.(error));
     const prisma = createPrisma(new PrismaPGlite(pglite), options);
     return {
