@@ -4,7 +4,14 @@
  * (claimNextTasks + completeTasks), against a server in its own process. Verifies that every
  * task was completed exactly once. Each scenario also reports how fast its tasks were created
  * (createTasks, 100 per call, one client).
+ *
+ * `functionCycles` is the ceiling the GraphQL figures are read against: the same claim and
+ * completion SQL functions the server's hot path calls (src/modules/tasks/hotPath.ts), called
+ * straight through the pg driver with no server in the loop.
  */
+import { randomBytes } from "node:crypto";
+import { decodeGlobalID } from "@pothos/plugin-relay";
+import pg from "pg";
 import { ClaimNextTaskDocument, ClaimNextTasksDocument, CompleteTaskDocument, CompleteTasksDocument } from "../test/generated/graphql.ts";
 import { expectType } from "../test/support/client.ts";
 import type { BenchServer } from "./serverProcess.ts";
@@ -44,4 +51,43 @@ export async function claimCycles(server: BenchServer, label: string, concurrenc
     throw new Error(`${label}: ${completed.size} of ${tasks} tasks completed, some more than once: the run is invalid`);
   }
   return record({ group: "claim+complete cycles", scenario: `${label} C=${concurrency}${batch ? ` batch ${batch}` : ""}`, ops: tasks, seconds, extra: { createdPerSecond: Math.round(tasks / seeding) } });
+}
+
+export async function functionCycles(server: BenchServer, concurrency: number, tasks: number): Promise<Result> {
+  if (!server.databaseUrl) throw new Error("functionCycles needs the server on PostgreSQL");
+  const workspace = `bench-functions-${concurrency}`;
+  const api = server.client({ workspace });
+  const type = "cycle";
+  await createTasks(api, type, tasks + 1);
+  const agents = await registerAgents(api, "agent", concurrency);
+  // One claim through the API first: the general path creates the workspace's tasks.running
+  // quota row, which the functions hand back to it while missing.
+  const first = expectType((await api.request(ClaimNextTaskDocument, { agentId: agents[0]!, types: [type] })).claimNextTask, "ClaimNextTaskPayload");
+  expectType((await api.request(CompleteTaskDocument, { taskId: first.task!.id, leaseToken: first.leaseToken! })).completeTask, "CompleteTaskPayload");
+  const pool = new pg.Pool({ connectionString: server.databaseUrl, max: concurrency });
+  const completed = new Map<string, number>();
+  try {
+    const seconds = await timed(async () => {
+      await Promise.all(
+        agents.map(async (agentGlobalId) => {
+          const agentId = decodeGlobalID(agentGlobalId).id;
+          for (;;) {
+            const token = randomBytes(24).toString("base64url");
+            const claimed = await pool.query<{ id: string }>(`SELECT id FROM "swarmgraph_claim_tasks"($1, $2, $3, NULL, $4::text[], 1, 300, $5::text[])`, [workspace, "bench", agentId, [type], [token]]);
+            const taskId = claimed.rows[0]?.id;
+            if (!taskId) return;
+            const done = await pool.query(`SELECT id FROM "swarmgraph_complete_tasks"($1, $2, $3::text[], $4::text[], $5::jsonb[])`, [workspace, "bench", [taskId], [token], [null]]);
+            if (done.rowCount !== 1) throw new Error(`task ${taskId} was not completed`);
+            completed.set(taskId, (completed.get(taskId) ?? 0) + 1);
+          }
+        }),
+      );
+    });
+    if (completed.size !== tasks || [...completed.values()].some((n) => n !== 1)) {
+      throw new Error(`SQL functions: ${completed.size} of ${tasks} tasks completed, some more than once: the run is invalid`);
+    }
+    return record({ group: "claim+complete cycles", scenario: `swarmgraph SQL functions C=${concurrency}`, ops: tasks, seconds });
+  } finally {
+    await pool.end();
+  }
 }

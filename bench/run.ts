@@ -17,7 +17,7 @@
  * runs it in the bench's process, because it reads the statement log.
  */
 import pg from "pg";
-import { claimCycles } from "./claims.ts";
+import { claimCycles, functionCycles } from "./claims.ts";
 import { type Audience, type DeliveryLoad, deliveryScenario, minimalDelivery, swarmgraphDelivery } from "./delivery.ts";
 import { graphileWorkerCycles, rawSqlClaims } from "./peers.ts";
 import { queryCost } from "./queryCost.ts";
@@ -59,6 +59,7 @@ if (runs("cycles")) {
   // A fresh server and database per scenario: none inherits the dead rows of the one before.
   for (const c of concurrencies) await withServerProcess("postgres", (server) => claimCycles(server, "swarmgraph single", c, tasksAt(c)));
   for (const c of [8, 32]) await withServerProcess("postgres", (server) => claimCycles(server, "swarmgraph batched", c, TASKS, BATCH));
+  await withServerProcess("postgres", (server) => functionCycles(server, 8, TASKS));
   await scratchDatabase(async (url) => {
     for (const c of concurrencies) await graphileWorkerCycles(url, c, tasksAt(c));
     for (const c of concurrencies) await rawSqlClaims(url, c, tasksAt(c));
@@ -89,6 +90,8 @@ report({ tasks: TASKS, batch: BATCH, delivery, progress, requests: REQUESTS, dat
   { name: "single claims C=32 / C=8", value: rate(cycles, "swarmgraph single C=32") / rate(cycles, "swarmgraph single C=8"), target: "≥ 1.0 (rising)" },
   { name: `batched claims C=8 / raw SQL claim C=8`, value: rate(cycles, `swarmgraph batched C=8 batch ${BATCH}`) / rate(cycles, "raw SQL claim C=8"), target: "≥ 0.5" },
   { name: `batched claims C=32 / raw SQL claim C=32`, value: rate(cycles, `swarmgraph batched C=32 batch ${BATCH}`) / rate(cycles, "raw SQL claim C=32"), target: "≥ 0.5" },
+  { name: "single claims C=8 / the same SQL functions called directly C=8", value: rate(cycles, "swarmgraph single C=8") / rate(cycles, "swarmgraph SQL functions C=8"), target: "(information: the server's share)" },
+  { name: "SQL functions called directly C=8 / graphile-worker C=8", value: rate(cycles, "swarmgraph SQL functions C=8") / rate(cycles, "graphile-worker C=8"), target: "(information: the SQL's share)" },
   { name: "PGlite / PostgreSQL, single claims C=8", value: rate(cycles, "swarmgraph single on PGlite C=8") / rate(cycles, "swarmgraph single C=8"), target: "(information)" },
   { name: "deliveries/s swarmgraph / minimal graphql-ws, one swarm", value: deliveries("swarm", delivery), target: "≥ 0.5" },
   { name: `p99 ms event → client at half load (${half(delivery).eventsPerSecond} events/s), one swarm, swarmgraph`, value: p99("swarmgraph", "swarm", half(delivery)), target: "< 50" },

@@ -15,6 +15,7 @@ import type { Scope } from "../src/auth/scopes.ts";
 import { signToken } from "../src/auth/tokens.ts";
 import { GraphQLClient } from "../test/support/client.ts";
 import { createTestDatabase } from "../test/support/database.ts";
+import { keepAlivePost } from "./httpPost.ts";
 
 /** What a bench scenario needs of a swarmgraph server. */
 export interface BenchServer {
@@ -22,6 +23,8 @@ export interface BenchServer {
   client(options: { workspace: string }): GraphQLClient;
   /** The graphql-ws endpoint. */
   wsUrl: string;
+  /** The server's PostgreSQL database (undefined on PGlite), for scenarios that call its SQL directly. */
+  databaseUrl?: string;
   /** A token of one principal. */
   token(options: { workspace: string; subject: string; scopes: Scope[] }): string;
   /** The current value of one of the server's Prometheus gauges or counters (unlabelled). */
@@ -60,9 +63,11 @@ export async function withServerProcess<T>(database: "postgres" | "pglite", fn: 
       (origin) => {
         const url = `${origin}/graphql`;
         const token: BenchServer["token"] = ({ workspace, subject, scopes }) => signToken(secret, { subject, workspaceId: workspace, scopes, ttl: "2h" });
+        const post = keepAlivePost();
         return fn({
-          client: ({ workspace }) => new GraphQLClient(url, token({ workspace, subject: "bench", scopes: ["admin"] })),
+          client: ({ workspace }) => new GraphQLClient(url, token({ workspace, subject: "bench", scopes: ["admin"] }), post),
           wsUrl: url.replace(/^http/, "ws"),
+          databaseUrl: db?.target.kind === "postgres" ? db.target.url : undefined,
           token,
           metric: async (name) => {
             const text = await (await fetch(`${origin}/metrics`)).text();

@@ -22,20 +22,30 @@ function source(document: TypedDocumentNode<unknown, unknown> | string): string 
   return text;
 }
 
+/** Sends one POST and returns the response's status and body text. */
+export type HttpPost = (url: string, headers: Record<string, string>, body: string) => Promise<{ status: number; body: string }>;
+
+const fetchPost: HttpPost = async (url, headers, body) => {
+  const response = await fetch(url, { method: "POST", headers, body });
+  return { status: response.status, body: await response.text() };
+};
+
 export class GraphQLClient {
   constructor(
     readonly url: string,
     readonly token?: string,
+    /** How requests travel: fetch by default (the bench passes a leaner node:http client). */
+    private readonly post: HttpPost = fetchPost,
   ) {}
 
   /** Sends any document; returns status, data and errors without throwing on GraphQL errors. */
   async raw<T, V>(document: TypedDocumentNode<T, V> | string, variables?: V): Promise<GraphQLResponse<T>> {
-    const response = await fetch(this.url, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
-      body: JSON.stringify({ query: source(document as TypedDocumentNode<unknown, unknown> | string), variables }),
-    });
-    const body = (await response.json()) as Omit<GraphQLResponse<T>, "status">;
+    const response = await this.post(
+      this.url,
+      { "content-type": "application/json", accept: "application/graphql-response+json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+      JSON.stringify({ query: source(document as TypedDocumentNode<unknown, unknown> | string), variables }),
+    );
+    const body = JSON.parse(response.body) as Omit<GraphQLResponse<T>, "status">;
     return { status: response.status, ...body };
   }
 
