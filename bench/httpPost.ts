@@ -1,5 +1,5 @@
 /**
- * The bench's HTTP client: node:http over keep-alive sockets, one per agent loop at most. It
+ * The bench's HTTP client: node:http over keep-alive sockets, one per request in flight, reused. It
  * replaces fetch (undici), which cost about 4 ms of CPU per claim + complete cycle on the same
  * two cores as the server and PostgreSQL; graphile-worker, the peer, pays nothing for a client.
  */
