@@ -1,29 +1,44 @@
 /**
- * The hot path's cost does not grow with a workspace's history. Every claim and completion looks
- * rows up by key; a plan that walks the workspace's tasks or allocations instead (what the
- * planner chose on unanalyzed tables before migration hot_path_history) reads every task the
- * workspace ever finished, on each call.
+ * The hot path's cost does not grow with a workspace's size. Every claim, start, progress report
+ * and completion looks its rows up by key; a plan that walks an index of the whole workspace
+ * instead (what the planner chose on unanalyzed tables before migration hot_path_history) reads
+ * every task the workspace ever finished, or every task its agents hold, on each call.
  *
- * The rows a claim and a completion read are counted by PostgreSQL itself
- * (pg_stat_xact_user_tables: this transaction's sequential and index reads per table), so the
- * two SQL functions are called directly here, in one transaction, after a history made through
- * the API.
+ * The rows each statement reads are counted by PostgreSQL itself (pg_stat_xact_user_tables: a
+ * connection's sequential and index reads per table), so the statements (the two SQL functions,
+ * and the start and progress statements of src/modules/tasks/hotPath.ts) are run directly here,
+ * each in a transaction of the test's, after a history made through the API.
  */
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRetryableTransactionError, TRANSACTION_ATTEMPTS } from "../src/db/client.ts";
+import type { SqlRunner } from "../src/db/sql.ts";
+import { REPORT_PROGRESS_SQL, REPORT_PROGRESSES_SQL, START_TASK_SQL } from "../src/modules/tasks/hotPath.ts";
 import { ClaimNextTasksDocument, CompleteTasksDocument, CreateTasksDocument, RegisterAgentDocument } from "./generated/graphql.ts";
 import { type GraphQLClient, expectType } from "./support/client.ts";
 import { onPostgres } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 const WORKSPACE = "history-ws";
-const HISTORY = 150;
+const HISTORY = 1000;
+const HELD_ELSEWHERE = 300;
 
 let server: TestServer;
 let api: GraphQLClient;
+let agents: string[];
 beforeAll(async () => {
   server = await startTestServer({ config: { leaseSeconds: 300 } });
   api = server.client({ workspace: WORKSPACE });
+  // The history: tasks claimed and completed through the API by three agents.
+  agents = [await registerAgent("history-0"), await registerAgent("history-1"), await registerAgent("history-2")];
+  await createTasks("past", HISTORY);
+  for (let round = 0; ; round++) {
+    const agentId = agents[round % agents.length]!;
+    const claims = expectType((await api.request(ClaimNextTasksDocument, { agentId, max: 100, types: ["past"] })).claimNextTasks, "ClaimNextTasksPayload").claims;
+    if (claims.length === 0) break;
+    const outcomes = expectType((await api.request(CompleteTasksDocument, { completions: claims.map((c) => ({ taskId: c.task.id, leaseToken: c.leaseToken })) })).completeTasks, "CompleteTasksPayload").outcomes;
+    for (const outcome of outcomes) expect(expectType(outcome, "Task").status).toBe("COMPLETED");
+  }
 });
 afterAll(() => server?.stop());
 
@@ -43,43 +58,72 @@ interface Reads {
   rows: number;
 }
 
+/**
+ * Runs `fn` in a transaction and returns what it returned with the rows it read per table. A
+ * transaction PostgreSQL aborted as a deadlock or serialization victim (the server's background
+ * work shares the database) runs again, as the server's own hot path does.
+ */
+async function countingReads<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<{ result: T; reads: Record<string, number> }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await countingReadsOnce(fn);
+    } catch (error) {
+      if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
+    }
+  }
+}
+
+async function countingReadsOnce<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<{ result: T; reads: Record<string, number> }> {
+  return server.db.sql.transaction(async (sql) => {
+    // The view holds what this connection read and has not reported yet, so what `fn` read is
+    // the difference; nothing is reported in the middle of a transaction.
+    const readsSoFar = () =>
+      sql.query<Reads>(
+        `SELECT relname AS table, (COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0))::int AS rows
+         FROM pg_stat_xact_user_tables WHERE relname IN ('Task', 'Allocation', 'Agent', 'TaskAttempt')`,
+      );
+    const before = await readsSoFar();
+    const result = await fn(sql);
+    const after = await readsSoFar();
+    return { result, reads: Object.fromEntries(after.map((r) => [r.table, r.rows - (before.find((b) => b.table === r.table)?.rows ?? 0)])) };
+  });
+}
+
 describe(`the hot path in a workspace with a long history (${onPostgres ? "PostgreSQL" : "PGlite"})`, () => {
   it(`a claim and a completion read a few rows, not the ${HISTORY} tasks the workspace finished before`, async () => {
-    // The history: tasks claimed and completed through the API by three agents.
-    const agents = [await registerAgent("history-0"), await registerAgent("history-1"), await registerAgent("history-2")];
-    await createTasks("past", HISTORY);
-    for (let round = 0; ; round++) {
-      const agentId = agents[round % agents.length]!;
-      const claims = expectType((await api.request(ClaimNextTasksDocument, { agentId, max: 25, types: ["past"] })).claimNextTasks, "ClaimNextTasksPayload").claims;
-      if (claims.length === 0) break;
-      const outcomes = expectType((await api.request(CompleteTasksDocument, { completions: claims.map((c) => ({ taskId: c.task.id, leaseToken: c.leaseToken })) })).completeTasks, "CompleteTasksPayload").outcomes;
-      for (const outcome of outcomes) expect(expectType(outcome, "Task").status).toBe("COMPLETED");
-    }
     await createTasks("next", 1);
     const agentId = decodeGlobalID(agents[0]!).id;
-
-    const { completed, reads } = await server.db.sql.transaction(async (sql) => {
-      // The view holds what this connection read and has not reported yet, so what the two
-      // calls read is the difference; nothing is reported in the middle of a transaction.
-      const readsSoFar = () =>
-        sql.query<Reads>(
-          `SELECT relname AS table, (COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0))::int AS rows
-           FROM pg_stat_xact_user_tables WHERE relname IN ('Task', 'Allocation', 'Agent', 'TaskAttempt') ORDER BY relname`,
-        );
-      const before = await readsSoFar();
-      const token = "history-test-lease-token";
+    const token = "history-test-lease-token";
+    const { result: completed, reads } = await countingReads(async (sql) => {
       const claimed = await sql.query<{ id: string }>(`SELECT id FROM "swarmgraph_claim_tasks"($1, 'test', $2, NULL, ARRAY['next'], 1, 300, ARRAY[$3])`, [WORKSPACE, agentId, token]);
-      expect(claimed).toHaveLength(1);
-      const done = await sql.query<{ id: string; status: string }>(`SELECT id, status::text FROM "swarmgraph_complete_tasks"($1, 'test', ARRAY[$2], ARRAY[$3], ARRAY[NULL]::jsonb[])`, [WORKSPACE, claimed[0]!.id, token]);
-      const after = await readsSoFar();
-      return { completed: done, reads: after.map((r) => ({ table: r.table, rows: r.rows - (before.find((b) => b.table === r.table)?.rows ?? 0) })) };
+      expect(claimed, "the claim of the one task of type next").toHaveLength(1);
+      return sql.query<{ id: string; status: string }>(`SELECT id, status::text FROM "swarmgraph_complete_tasks"($1, 'test', ARRAY[$2], ARRAY[$3], ARRAY[NULL]::jsonb[])`, [WORKSPACE, claimed[0]!.id, token]);
     });
-
     expect(completed).toEqual([expect.objectContaining({ status: "COMPLETED" })]);
     // By key, a claim and a completion of one task read each of these tables' rows a handful of
-    // times (the task about five, its allocation two); a walk of the history reads all of them.
-    const byTable = Object.fromEntries(reads.map((r) => [r.table, r.rows]));
-    expect(Object.keys(byTable).sort()).toEqual(["Agent", "Allocation", "Task", "TaskAttempt"]);
-    for (const [table, rows] of Object.entries(byTable)) expect(rows, `${table} rows read`).toBeLessThan(20);
+    // times (the task about ten, its allocation two); a walk of the history reads all of them.
+    expect(Object.keys(reads).sort()).toEqual(["Agent", "Allocation", "Task", "TaskAttempt"]);
+    for (const [table, rows] of Object.entries(reads)) expect(rows, `${table} rows read (all: ${JSON.stringify(reads)})`).toBeLessThan(20);
+  });
+
+  it(`start, progress and a batch of progress reports read the tasks they name, not the ${HELD_ELSEWHERE} another agent holds`, async () => {
+    await createTasks("elsewhere", HELD_ELSEWHERE);
+    for (let held = 0; held < HELD_ELSEWHERE; ) {
+      held += expectType((await api.request(ClaimNextTasksDocument, { agentId: agents[2]!, max: 100, types: ["elsewhere"] })).claimNextTasks, "ClaimNextTasksPayload").claims.length;
+    }
+    await createTasks("held", 2);
+    const claims = expectType((await api.request(ClaimNextTasksDocument, { agentId: agents[1]!, max: 2, types: ["held"] })).claimNextTasks, "ClaimNextTasksPayload").claims;
+    expect(claims).toHaveLength(2);
+    const [first, second] = claims.map((c) => ({ id: decodeGlobalID(c.task.id).id, token: c.leaseToken }));
+    const statements: [string, string, unknown[], number][] = [
+      ["start", START_TASK_SQL, [first!.id, WORKSPACE, first!.token, 300, "test"], 1],
+      ["progress", REPORT_PROGRESS_SQL, [first!.id, WORKSPACE, first!.token, 0.5, null, 300, "test"], 1],
+      ["progress batch", REPORT_PROGRESSES_SQL, [[first!.id, second!.id], [first!.token, second!.token], [0.7, 0.2], [null, null], WORKSPACE, 300, "test"], 2],
+    ];
+    for (const [name, text, params, expected] of statements) {
+      const { result: rows, reads } = await countingReads((sql) => sql.query(text, params));
+      expect(rows, name).toHaveLength(expected);
+      expect(reads.Task, `${name}: Task rows read`).toBeLessThan(10);
+    }
   });
 });

@@ -46,6 +46,57 @@ const GENERAL_PATH = "SG001";
 /** Task columns as the driver returns them, in Prisma's shape. */
 type TaskRow = Task;
 
+// The hot path's statements that run outside the SQL functions. Their lookups by id must stay
+// primary-key probes whatever the planner knows (see migration hot_path_history): the workspace
+// check is written `IS NOT DISTINCT FROM`, which no index serves, and a batch probes its tasks one
+// by one (LATERAL … OFFSET 0). test/hotPath.history.test.ts counts the rows each one reads.
+
+/** startTask: $1 task id, $2 workspace, $3 lease token, $4 lease seconds, $5 actor. */
+export const START_TASK_SQL = `WITH started AS (
+       UPDATE "Task" SET status = 'RUNNING', "startedAt" = now(), "leaseExpiresAt" = now() + make_interval(secs => $4), "updatedAt" = now()
+       WHERE id = $1 AND "workspaceId" IS NOT DISTINCT FROM $2 AND "leaseToken" = $3 AND status = 'CLAIMED' AND "leaseExpiresAt" > now()
+       RETURNING *
+     ), event AS (
+       INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
+       SELECT $2, 'task', 'task.started', id, jsonb_build_object('agentId', "assigneeId"), $5, now() FROM started
+     )
+     SELECT * FROM started`;
+
+/** reportProgress: $1 task id, $2 workspace, $3 lease token, $4 progress, $5 partial result (jsonb), $6 lease seconds, $7 actor. */
+export const REPORT_PROGRESS_SQL = `WITH reported AS (
+       UPDATE "Task" SET status = 'RUNNING', "startedAt" = COALESCE("startedAt", now()), progress = $4,
+         "partialResult" = COALESCE($5::jsonb, "partialResult"), "leaseExpiresAt" = now() + make_interval(secs => $6), "updatedAt" = now()
+       WHERE id = $1 AND "workspaceId" IS NOT DISTINCT FROM $2 AND "leaseToken" = $3 AND status IN ('CLAIMED', 'RUNNING') AND "leaseExpiresAt" > now()
+       RETURNING *
+     ), event AS (
+       INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
+       SELECT $2, 'task', 'task.progress', id, jsonb_build_object('progress', $4::float8, 'partialResult', $5::jsonb), $7, now() FROM reported
+     )
+     SELECT * FROM reported`;
+
+/** reportProgresses: $1 task ids, $2 lease tokens, $3 progresses, $4 partial results (jsonb), $5 workspace, $6 lease seconds, $7 actor. */
+export const REPORT_PROGRESSES_SQL = `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::jsonb[]) WITH ORDINALITY AS k(id, token, progress, partial, ord)
+     ), held AS (
+       SELECT t.id FROM (SELECT id, token FROM input ORDER BY id) k CROSS JOIN LATERAL (
+         SELECT t.id FROM "Task" t
+         WHERE t.id = k.id AND t."workspaceId" IS NOT DISTINCT FROM $5 AND t."leaseToken" = k.token
+           AND t.status IN ('CLAIMED', 'RUNNING') AND t."leaseExpiresAt" > now()
+         OFFSET 0 FOR NO KEY UPDATE OF t
+       ) t
+     ), reported AS (
+       UPDATE "Task" t SET status = 'RUNNING', "startedAt" = COALESCE(t."startedAt", now()), progress = k.progress,
+         "partialResult" = COALESCE(k.partial, t."partialResult"), "leaseExpiresAt" = now() + make_interval(secs => $6), "updatedAt" = now()
+       FROM input k JOIN held h ON h.id = k.id
+       WHERE t.id = h.id
+       RETURNING t.*, k.ord AS "reportOrder", k.partial AS "reportedPartial"
+     ), event AS (
+       INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
+       SELECT $5, 'task', 'task.progress', id, jsonb_build_object('progress', progress, 'partialResult', "reportedPartial"), $7, now()
+       FROM reported ORDER BY "reportOrder"
+     )
+     SELECT * FROM reported`;
+
 /**
  * Claims up to `tokens.length` tasks for the agent, each with the lease token at its index.
  * @returns the claimed tasks in claim order ([] when nothing is claimable), or null when the
@@ -94,15 +145,7 @@ export async function completeTasks(sql: SqlRunner, actor: Actor, completions: r
 export async function startTask(sql: SqlRunner, actor: Actor, taskId: string, leaseToken: string, leaseSeconds: number): Promise<Task | null> {
   const [row] = await statement<TaskRow>(
     sql,
-    `WITH started AS (
-       UPDATE "Task" SET status = 'RUNNING', "startedAt" = now(), "leaseExpiresAt" = now() + make_interval(secs => $4), "updatedAt" = now()
-       WHERE id = $1 AND "workspaceId" = $2 AND "leaseToken" = $3 AND status = 'CLAIMED' AND "leaseExpiresAt" > now()
-       RETURNING *
-     ), event AS (
-       INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
-       SELECT $2, 'task', 'task.started', id, jsonb_build_object('agentId', "assigneeId"), $5, now() FROM started
-     )
-     SELECT * FROM started`,
+    START_TASK_SQL,
     [taskId, actor.workspaceId, leaseToken, leaseSeconds, actor.subject],
   );
   return row ?? null;
@@ -121,16 +164,7 @@ export async function reportProgress(
   const partial = partialResult == null ? null : JSON.stringify(partialResult);
   const [row] = await statement<TaskRow>(
     sql,
-    `WITH reported AS (
-       UPDATE "Task" SET status = 'RUNNING', "startedAt" = COALESCE("startedAt", now()), progress = $4,
-         "partialResult" = COALESCE($5::jsonb, "partialResult"), "leaseExpiresAt" = now() + make_interval(secs => $6), "updatedAt" = now()
-       WHERE id = $1 AND "workspaceId" = $2 AND "leaseToken" = $3 AND status IN ('CLAIMED', 'RUNNING') AND "leaseExpiresAt" > now()
-       RETURNING *
-     ), event AS (
-       INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
-       SELECT $2, 'task', 'task.progress', id, jsonb_build_object('progress', $4::float8, 'partialResult', $5::jsonb), $7, now() FROM reported
-     )
-     SELECT * FROM reported`,
+    REPORT_PROGRESS_SQL,
     [taskId, actor.workspaceId, leaseToken, progress, partial, leaseSeconds, actor.subject],
   );
   return row ?? null;
@@ -153,24 +187,7 @@ export interface ProgressReport {
 export async function reportProgresses(sql: SqlRunner, actor: Actor, reports: readonly ProgressReport[], leaseSeconds: number): Promise<Map<string, Task>> {
   const rows = await statement<TaskRow & { reportOrder: string; reportedPartial: unknown }>(
     sql,
-    `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::jsonb[]) WITH ORDINALITY AS k(id, token, progress, partial, ord)
-     ), held AS (
-       SELECT t.id FROM "Task" t JOIN input k ON t.id = k.id
-       WHERE t."workspaceId" = $5 AND t."leaseToken" = k.token AND t.status IN ('CLAIMED', 'RUNNING') AND t."leaseExpiresAt" > now()
-       ORDER BY t.id FOR NO KEY UPDATE OF t
-     ), reported AS (
-       UPDATE "Task" t SET status = 'RUNNING', "startedAt" = COALESCE(t."startedAt", now()), progress = k.progress,
-         "partialResult" = COALESCE(k.partial, t."partialResult"), "leaseExpiresAt" = now() + make_interval(secs => $6), "updatedAt" = now()
-       FROM input k JOIN held h ON h.id = k.id
-       WHERE t.id = k.id AND t."leaseToken" = k.token AND t.status IN ('CLAIMED', 'RUNNING') AND t."leaseExpiresAt" > now()
-       RETURNING t.*, k.ord AS "reportOrder", k.partial AS "reportedPartial"
-     ), event AS (
-       INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
-       SELECT $5, 'task', 'task.progress', id, jsonb_build_object('progress', progress, 'partialResult', "reportedPartial"), $7, now()
-       FROM reported ORDER BY "reportOrder"
-     )
-     SELECT * FROM reported`,
+    REPORT_PROGRESSES_SQL,
     [
       reports.map((r) => r.taskId),
       reports.map((r) => r.leaseToken),
