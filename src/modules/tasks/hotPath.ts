@@ -28,17 +28,49 @@
  *   (the sequencer orders them; src/events/sequencer.ts);
  * - deadlock victims: a statement PostgreSQL aborted to break a deadlock runs again (`statement`).
  *
+ * Claims and completions of one workspace go through a gate (`quotaRowGate`): this process sends
+ * at most two of them at a time. They all lock the same quota row, so they could not progress
+ * side by side anyway; the gate only moves the queue from PostgreSQL's lock manager, where each
+ * commit wakes every waiter to race for the row again, to a FIFO in Node.
+ *
  * The fast path handles the common case only. Whenever something is out of the ordinary (an
  * agent that may not claim, a quota to materialize or a full one, a lost lease, a task with
  * dependents or a blackboard correlation), it changes nothing and returns `null` (or leaves the
  * task out); the caller then takes the general path in service.ts, which decides the same case
  * with full detail and the precise typed error.
  */
+import pLimit, { type LimitFunction } from "p-limit";
 import { isRetryableTransactionError, TRANSACTION_ATTEMPTS } from "../../db/client.ts";
 import type { SqlRunner } from "../../db/sql.ts";
 import type { Actor } from "../../events/eventLog.ts";
 import type { Task } from "../../generated/prisma/client.ts";
 import type { ClaimFilter } from "./service.ts";
+
+/**
+ * How many claim or completion statements of one workspace this process has in flight at most.
+ * Each holds the workspace's tasks.running quota row from its counter update to its commit, so
+ * one progresses at a time whatever the number sent. Measured with the SQL functions called
+ * directly by 8 agents (2,000 cycles each run): all sent at once, 277–344 cycles/s at 4.2–4.6 ms
+ * of database CPU per cycle (waiters woken by every commit, racing for the row again); two at a
+ * time, 389–459 at 2.2–2.8 ms; one at a time, 352–369 at 1.8 ms (nothing overlaps the commit's
+ * flush). Two also keep a statement stuck on another lock (an agent row a slow transaction holds)
+ * from stopping the workspace's hot path in this process.
+ */
+const QUOTA_ROW_STATEMENTS = 2;
+
+/** Per database (the server's SqlRunner) and workspace: the limiter of its quota-row statements. */
+const quotaRowGates = new WeakMap<SqlRunner, Map<string, LimitFunction>>();
+
+function quotaRowGate<T>(sql: SqlRunner, workspaceId: string, fn: () => Promise<T>): Promise<T> {
+  let byWorkspace = quotaRowGates.get(sql);
+  if (!byWorkspace) quotaRowGates.set(sql, (byWorkspace = new Map()));
+  let gate = byWorkspace.get(workspaceId);
+  if (!gate) byWorkspace.set(workspaceId, (gate = pLimit(QUOTA_ROW_STATEMENTS)));
+  const limiter = gate;
+  return limiter(fn).finally(() => {
+    if (limiter.activeCount === 0 && limiter.pendingCount === 0 && byWorkspace.get(workspaceId) === limiter) byWorkspace.delete(workspaceId);
+  });
+}
 
 /** SQLSTATE the hot-path functions raise (changing nothing) to hand a case to the general path. */
 const GENERAL_PATH = "SG001";
@@ -104,7 +136,7 @@ export const REPORT_PROGRESSES_SQL = `WITH input AS (
  */
 export async function claimTasks(sql: SqlRunner, actor: Actor, agentId: string, filter: ClaimFilter, leaseSeconds: number, tokens: string[]): Promise<Task[] | null> {
   try {
-    return await statement<TaskRow>(sql, `SELECT * FROM "swarmgraph_claim_tasks"($1, $2, $3, $4, $5::text[], $6, $7, $8::text[])`, [
+    return await quotaRowGate(sql, actor.workspaceId, () => statement<TaskRow>(sql, `SELECT * FROM "swarmgraph_claim_tasks"($1, $2, $3, $4, $5::text[], $6, $7, $8::text[])`, [
       actor.workspaceId,
       actor.subject,
       agentId,
@@ -113,7 +145,7 @@ export async function claimTasks(sql: SqlRunner, actor: Actor, agentId: string, 
       tokens.length,
       leaseSeconds,
       tokens,
-    ]);
+    ]));
   } catch (error) {
     if (isGeneralPathSignal(error)) return null;
     throw error;
@@ -131,13 +163,15 @@ export interface Completion {
  * @returns the completed tasks by id; a task missing from it was left untouched for the general path
  */
 export async function completeTasks(sql: SqlRunner, actor: Actor, completions: readonly Completion[]): Promise<Map<string, Task>> {
-  const rows = await statement<TaskRow>(sql, `SELECT * FROM "swarmgraph_complete_tasks"($1, $2, $3::text[], $4::text[], $5::jsonb[])`, [
-    actor.workspaceId,
-    actor.subject,
-    completions.map((c) => c.taskId),
-    completions.map((c) => c.leaseToken),
-    completions.map((c) => (c.result == null ? null : JSON.stringify(c.result))),
-  ]);
+  const rows = await quotaRowGate(sql, actor.workspaceId, () =>
+    statement<TaskRow>(sql, `SELECT * FROM "swarmgraph_complete_tasks"($1, $2, $3::text[], $4::text[], $5::jsonb[])`, [
+      actor.workspaceId,
+      actor.subject,
+      completions.map((c) => c.taskId),
+      completions.map((c) => c.leaseToken),
+      completions.map((c) => (c.result == null ? null : JSON.stringify(c.result))),
+    ]),
+  );
   return new Map(rows.map((row) => [row.id, row]));
 }
 
