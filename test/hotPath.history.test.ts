@@ -11,7 +11,7 @@
  */
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isRetryableTransactionError, TRANSACTION_ATTEMPTS } from "../src/db/client.ts";
+import { retryAborted } from "../src/db/client.ts";
 import type { SqlRunner } from "../src/db/sql.ts";
 import { REPORT_PROGRESS_SQL, REPORT_PROGRESSES_SQL, START_TASK_SQL } from "../src/modules/tasks/hotPath.ts";
 import { ClaimNextTasksDocument, CompleteTasksDocument, CreateTasksDocument, RegisterAgentDocument } from "./generated/graphql.ts";
@@ -63,18 +63,8 @@ interface Reads {
  * transaction PostgreSQL aborted as a deadlock or serialization victim (the server's background
  * work shares the database) runs again, as the server's own hot path does.
  */
-async function countingReads<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<{ result: T; reads: Record<string, number> }> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await countingReadsOnce(fn);
-    } catch (error) {
-      if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
-    }
-  }
-}
-
-async function countingReadsOnce<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<{ result: T; reads: Record<string, number> }> {
-  return server.db.sql.transaction(async (sql) => {
+function countingReads<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<{ result: T; reads: Record<string, number> }> {
+  return retryAborted(() => server.db.sql.transaction(async (sql) => {
     // The view holds what this connection read and has not reported yet, so what `fn` read is
     // the difference; nothing is reported in the middle of a transaction.
     const readsSoFar = () =>
@@ -86,7 +76,7 @@ async function countingReadsOnce<T>(fn: (sql: SqlRunner) => Promise<T>): Promise
     const result = await fn(sql);
     const after = await readsSoFar();
     return { result, reads: Object.fromEntries(after.map((r) => [r.table, r.rows - (before.find((b) => b.table === r.table)?.rows ?? 0)])) };
-  });
+  }));
 }
 
 describe(`the hot path in a workspace with a long history (${onPostgres ? "PostgreSQL" : "PGlite"})`, () => {

@@ -125,23 +125,31 @@ export function isRetryableTransactionError(error: unknown): boolean {
 }
 
 /**
- * Makes every interactive `$transaction(fn)` run `fn` again (up to TRANSACTION_ATTEMPTS times,
- * after a short random pause) when PostgreSQL aborted it as a deadlock or serialization victim,
- * instead of failing the caller's request. Safe because such a transaction left nothing behind;
- * it requires that `fn` keeps its effects inside the transaction, as every service does.
+ * Runs `transaction` (one whole transaction) again, up to TRANSACTION_ATTEMPTS times and after a
+ * short random pause, when PostgreSQL aborted it as a deadlock or serialization victim. Safe
+ * because such a transaction left nothing behind; `transaction` must keep its effects inside it.
+ */
+export async function retryAborted<T>(transaction: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * attempt));
+    }
+  }
+}
+
+/**
+ * Makes every interactive `$transaction(fn)` run again (retryAborted) when PostgreSQL aborted it
+ * as a deadlock or serialization victim, instead of failing the caller's request; every service
+ * keeps its effects inside the transaction.
  */
 function retryAbortedTransactions(prisma: PrismaClient): void {
   const run = prisma.$transaction.bind(prisma) as (arg: unknown, options?: unknown) => Promise<unknown>;
   const retrying = async (arg: unknown, options?: unknown): Promise<unknown> => {
     if (typeof arg !== "function") return run(arg, options);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await run(arg, options);
-      } catch (error) {
-        if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * attempt));
-      }
-    }
+    return retryAborted(() => run(arg, options));
   };
   Object.defineProperty(prisma, "$transaction", { value: retrying, configurable: true, writable: true });
 }

@@ -40,7 +40,7 @@
  * with full detail and the precise typed error.
  */
 import pLimit, { type LimitFunction } from "p-limit";
-import { isRetryableTransactionError, TRANSACTION_ATTEMPTS } from "../../db/client.ts";
+import { retryAborted } from "../../db/client.ts";
 import type { SqlRunner } from "../../db/sql.ts";
 import type { Actor } from "../../events/eventLog.ts";
 import type { Task } from "../../generated/prisma/client.ts";
@@ -236,19 +236,11 @@ export async function reportProgresses(sql: SqlRunner, actor: Actor, reports: re
 }
 
 /**
- * Runs one hot-path statement, again (up to TRANSACTION_ATTEMPTS times) when PostgreSQL aborted
- * it as a deadlock or serialization victim: it is a transaction of its own, so nothing of it was
- * applied, as the general path's interactive transactions are retried (src/db/client.ts).
+ * Runs one hot-path statement, again when PostgreSQL aborted it as a deadlock or serialization
+ * victim (retryAborted): it is a transaction of its own, so nothing of it was applied.
  */
-async function statement<Row>(sql: Pick<SqlRunner, "query">, text: string, params: unknown[]): Promise<Row[]> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await sql.query<Row>(text, params);
-    } catch (error) {
-      if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * attempt));
-    }
-  }
+function statement<Row>(sql: Pick<SqlRunner, "query">, text: string, params: unknown[]): Promise<Row[]> {
+  return retryAborted(() => sql.query<Row>(text, params));
 }
 
 function isGeneralPathSignal(error: unknown): boolean {
