@@ -60,8 +60,8 @@ export async function functionCycles(server: BenchServer, concurrency: number, t
   const type = "cycle";
   await createTasks(api, type, tasks + 1);
   const agents = await registerAgents(api, "agent", concurrency);
-  // One claim through the API first: the general path creates the workspace's tasks.running
-  // quota row, which the functions hand back to it while missing.
+  // One claim through the API first: it creates the workspace's tasks.running quota row, which
+  // the server does on a workspace's first claim and the functions, called directly, expect.
   const first = expectType((await api.request(ClaimNextTaskDocument, { agentId: agents[0]!, types: [type] })).claimNextTask, "ClaimNextTaskPayload");
   expectType((await api.request(CompleteTaskDocument, { taskId: first.task!.id, leaseToken: first.leaseToken! })).completeTask, "CompleteTaskPayload");
   const pool = new pg.Pool({ connectionString: server.databaseUrl, max: concurrency });

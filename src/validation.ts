@@ -110,3 +110,5 @@ export const jsonObjectRule = z.record(z.string(), z.unknown()).superRefine((val
   for (const issue of issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path ? issue.path.split(".") : [] });
   if (issues.length === 0 && Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES) ctx.addIssue({ code: "custom", message: `must serialize to at most ${MAX_JSON_BYTES} bytes` });
 });
+/** A JSON object, or nothing (null or absent). One instance: building a zod schema per call costs more than parsing with it. */
+export const optionalJsonObjectRule = jsonObjectRule.nullish();

@@ -1,6 +1,9 @@
-/** Listing tasks with their relations and aggregates costs a fixed number of SQL statements. */
+/**
+ * What requests cost in Prisma statements: listing tasks with their relations and aggregates a
+ * fixed number; a workspace's first claim, only the creation of its quota row.
+ */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { ClaimNextTaskDocument, CreateSwarmDocument, CreateTaskGraphDocument, RegisterAgentDocument, TasksDeepDocument } from "./generated/graphql.ts";
+import { ClaimNextTaskDocument, CreateSwarmDocument, CreateTaskGraphDocument, QuotaUsageDocument, RegisterAgentDocument, TasksDeepDocument } from "./generated/graphql.ts";
 import { expectType } from "./support/client.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
@@ -38,4 +41,21 @@ it("costs the same number of statements for 5 tasks as for 40, all relations and
   console.log(`TasksDeep SQL statements: first: 5 → ${small}, first: 40 → ${large}`);
   expect(large).toBe(small);
   expect(large).toBeLessThanOrEqual(20);
+});
+
+it("takes the hot path from a workspace's first claim on: Prisma only creates its tasks.running quota row", async () => {
+  const api = server.client({ workspace: "first-claim-ws" });
+  const agent = expectType((await api.request(RegisterAgentDocument, { input: { name: "first", type: "w" } })).registerAgent, "RegisterAgentPayload").agent;
+  expectType((await api.request(CreateTaskGraphDocument, { input: { tasks: [{ key: "only", description: "the first task", type: "first" }] } })).createTaskGraph, "CreateTaskGraphPayload");
+  statements.length = 0;
+  const claim = expectType((await api.request(ClaimNextTaskDocument, { agentId: agent.id, types: ["first"] })).claimNextTask, "ClaimNextTaskPayload");
+  expect(claim.task?.status).toBe("CLAIMED");
+  // The hot path's statements go straight through the driver; the general path's claim is a
+  // Prisma transaction that updates the task.
+  const prismaWrites = statements.filter((sql) => /^\s*(INSERT|UPDATE|DELETE)/i.test(sql));
+  expect(prismaWrites, prismaWrites.join("\n")).toHaveLength(1);
+  expect(prismaWrites[0]).toMatch(/^INSERT INTO "public"\."Quota"/);
+  // The row has the default limit, and counts the claim.
+  const usage = (await api.request(QuotaUsageDocument, { resources: ["tasks.running"] })).quotaUsage;
+  expect(usage).toEqual([expect.objectContaining({ resource: "tasks.running", limit: 1000, allocated: 1, custom: false })]);
 });

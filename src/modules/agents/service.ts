@@ -8,7 +8,7 @@ import { lockForTransition } from "../../db/locks.ts";
 import { type Actor, recordEvent } from "../../events/eventLog.ts";
 import { z } from "zod";
 import type { Agent, AgentStatus, Prisma } from "../../generated/prisma/client.ts";
-import { jsonObjectRule, labelListRule, labelRule, nameRule, optionalTextRule, parseInput } from "../../validation.ts";
+import { jsonObjectRule, labelListRule, labelRule, nameRule, optionalJsonObjectRule, optionalTextRule, parseInput } from "../../validation.ts";
 import { removeAgentFromSwarms } from "../swarms/service.ts";
 import * as quotas from "../quotas/service.ts";
 import { releaseAgentClaims } from "../tasks/service.ts";
@@ -86,7 +86,7 @@ export async function recordHeartbeat(
   metricsInput: Record<string, unknown> | null | undefined,
   thresholds: HealthThresholds,
 ): Promise<Agent> {
-  const metrics = json(parseInput(jsonObjectRule.nullish(), metricsInput, "input.metrics"));
+  const metrics = json(parseInput(optionalJsonObjectRule, metricsInput, "input.metrics"));
   return db.$transaction(async (tx) => {
     await lockAgent(tx, actor, id, "heartbeat");
     const before = await tx.agent.findUniqueOrThrow({ where: { id }, select: { lastHeartbeatAt: true, createdAt: true, status: true } });

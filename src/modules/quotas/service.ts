@@ -250,13 +250,21 @@ export function hasDefaultQuota(resource: string): boolean {
 export async function lockQuota(tx: Db, workspaceId: string, resource: string): Promise<Quota> {
   const locked = await selectQuotaForUpdate(tx, workspaceId, resource);
   if (locked) return locked;
+  await createDefaultQuota(tx, workspaceId, resource);
+  return (await selectQuotaForUpdate(tx, workspaceId, resource))!;
+}
+
+/**
+ * A resource's first use in a workspace: creates its quota row with the default limit, unless it
+ * exists (a concurrent first use waits on the unique index, then skips).
+ * @throws InvalidInputError when the resource has no default (it must be set first)
+ */
+export async function createDefaultQuota(db: Db, workspaceId: string, resource: string): Promise<void> {
   const fallback = defaultQuota(resource);
   if (!fallback) {
     throw new InvalidInputError([{ path: "input.resource", message: `unknown resource "${resource}": set a quota for it first (setQuota)` }]);
   }
-  // First use of a default: a concurrent first use waits on the unique index, then skips.
-  await tx.quota.createMany({ data: [{ workspaceId, resource, ...fallback }], skipDuplicates: true });
-  return (await selectQuotaForUpdate(tx, workspaceId, resource))!;
+  await db.quota.createMany({ data: [{ workspaceId, resource, ...fallback }], skipDuplicates: true });
 }
 
 /**

@@ -74,6 +74,8 @@ function quotaRowGate<T>(sql: SqlRunner, workspaceId: string, fn: () => Promise<
 
 /** SQLSTATE the hot-path functions raise (changing nothing) to hand a case to the general path. */
 const GENERAL_PATH = "SG001";
+/** The claim function's message when the workspace has no tasks.running quota row yet (its first claim). */
+const QUOTA_ROW_MISSING = "tasks.running quota row missing";
 
 /** Task columns as the driver returns them, in Prisma's shape. */
 type TaskRow = Task;
@@ -131,10 +133,11 @@ export const REPORT_PROGRESSES_SQL = `WITH input AS (
 
 /**
  * Claims up to `tokens.length` tasks for the agent, each with the lease token at its index.
- * @returns the claimed tasks in claim order ([] when nothing is claimable), or null when the
- *   general path must decide
+ * @returns the claimed tasks in claim order ([] when nothing is claimable); "quota row missing"
+ *   when the workspace has no tasks.running quota row yet (the caller creates it and claims
+ *   again); null when the general path must decide
  */
-export async function claimTasks(sql: SqlRunner, actor: Actor, agentId: string, filter: ClaimFilter, leaseSeconds: number, tokens: string[]): Promise<Task[] | null> {
+export async function claimTasks(sql: SqlRunner, actor: Actor, agentId: string, filter: ClaimFilter, leaseSeconds: number, tokens: string[]): Promise<Task[] | "quota row missing" | null> {
   try {
     return await quotaRowGate(sql, actor.workspaceId, () => statement<TaskRow>(sql, `SELECT * FROM "swarmgraph_claim_tasks"($1, $2, $3, $4, $5::text[], $6, $7, $8::text[])`, [
       actor.workspaceId,
@@ -147,8 +150,8 @@ export async function claimTasks(sql: SqlRunner, actor: Actor, agentId: string, 
       tokens,
     ]));
   } catch (error) {
-    if (isGeneralPathSignal(error)) return null;
-    throw error;
+    if (!isGeneralPathSignal(error)) throw error;
+    return (error as Error).message === QUOTA_ROW_MISSING ? "quota row missing" : null;
   }
 }
 

@@ -27,7 +27,7 @@ import type { SqlRunner } from "../../db/sql.ts";
 import { CapabilityMismatchError, DomainError, IllegalTransitionError, InvalidInputError, LeaseLostError, NotFoundError, QuotaExceededError } from "../../errors.ts";
 import { type Actor, recordEvent } from "../../events/eventLog.ts";
 import type { AttemptOutcome, Prisma, Task, TaskPriority, TaskStatus } from "../../generated/prisma/client.ts";
-import { jsonObjectRule, optionalTextRule, parseInput } from "../../validation.ts";
+import { jsonObjectRule, optionalJsonObjectRule, optionalTextRule, parseInput } from "../../validation.ts";
 import { lockAgent } from "../agents/service.ts";
 import { settleTaskEnd } from "../artifacts/workflow.ts";
 import * as quotas from "../quotas/service.ts";
@@ -77,9 +77,15 @@ export async function claimNextTask(db: PrismaClient, sql: SqlRunner, actor: Act
  * @throws QuotaExceededError when work is claimable but the quota has no room at all
  */
 export async function claimNextTasks(db: PrismaClient, sql: SqlRunner, actor: Actor, agentId: string, filter: ClaimFilter, max: number, lease: LeaseSettings): Promise<Claim[]> {
-  const tokens = Array.from({ length: max }, newLeaseToken);
-  const fast = await hotPath.claimTasks(sql, actor, agentId, filter, lease.leaseSeconds, tokens);
-  if (fast) return fast.map(asClaim);
+  const tokens = newLeaseTokens(max);
+  let fast = await hotPath.claimTasks(sql, actor, agentId, filter, lease.leaseSeconds, tokens);
+  if (fast === "quota row missing") {
+    // The workspace's first claim: its tasks.running row gets the default limit, as the general
+    // path would give it, and the claim stays on the hot path.
+    await quotas.createDefaultQuota(db, actor.workspaceId, "tasks.running");
+    fast = await hotPath.claimTasks(sql, actor, agentId, filter, lease.leaseSeconds, tokens);
+  }
+  if (Array.isArray(fast)) return fast.map(asClaim);
   // The general path: one claim per transaction, stopping at the first empty or refused one
   // (a refusal after a successful claim is not an error of this call: it got what fitted).
   const claims: Claim[] = [];
@@ -263,7 +269,7 @@ export async function completeTask(
   resultInput: unknown,
   withinTransaction?: (tx: Db, held: Task) => Promise<void>,
 ): Promise<Task> {
-  const result = parseInput(jsonObjectRule.nullish(), resultInput, "input.result") ?? null;
+  const result = parseInput(optionalJsonObjectRule, resultInput, "input.result") ?? null;
   if (!withinTransaction) {
     const done = (await hotPath.completeTasks(sql, actor, [{ taskId, leaseToken, result }])).get(taskId);
     if (done) return done;
@@ -290,7 +296,7 @@ export async function completeTasks(db: PrismaClient, sql: SqlRunner, actor: Act
   const outcomes: (CompletionOutcome | undefined)[] = new Array(inputs.length);
   const parsed = inputs.map((input, i): hotPath.Completion | null => {
     try {
-      return { taskId: input.taskId, leaseToken: input.leaseToken, result: parseInput(jsonObjectRule.nullish(), input.result, `input.completions.${i}.result`) ?? null };
+      return { taskId: input.taskId, leaseToken: input.leaseToken, result: parseInput(optionalJsonObjectRule, input.result, `input.completions.${i}.result`) ?? null };
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       outcomes[i] = { error };
@@ -619,8 +625,16 @@ export async function cancelTask(db: PrismaClient, actor: Actor, taskId: string,
 
 // ── internals ───────────────────────────────────────────────────────────────────────────────
 
+const LEASE_TOKEN_BYTES = 18;
+
 function newLeaseToken(): string {
-  return randomBytes(18).toString("base64url");
+  return randomBytes(LEASE_TOKEN_BYTES).toString("base64url");
+}
+
+/** `count` lease tokens from one read of the random source. */
+function newLeaseTokens(count: number): string[] {
+  const bytes = randomBytes(LEASE_TOKEN_BYTES * count);
+  return Array.from({ length: count }, (_, i) => bytes.subarray(i * LEASE_TOKEN_BYTES, (i + 1) * LEASE_TOKEN_BYTES).toString("base64url"));
 }
 
 function asClaim(task: Task): Claim {
