@@ -7,12 +7,16 @@
  * The rows each statement reads are counted by PostgreSQL itself (pg_stat_xact_user_tables: a
  * connection's sequential and index reads per table), so the statements (the two SQL functions,
  * and the start and progress statements of src/modules/tasks/hotPath.ts) are run directly here,
- * each in a transaction of the test's, after a history made through the API.
+ * each in a transaction of the test's, after a history made through the API. So is the event
+ * tailer's read (src/events/tailer.ts), which every replica runs after every change: it must
+ * read the new events, not the log that history left.
  */
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { retryAborted } from "../src/db/client.ts";
 import type { SqlRunner } from "../src/db/sql.ts";
+import { settleEvents } from "../src/events/sequencer.ts";
+import { READ_EVENTS_SQL } from "../src/events/tailer.ts";
 import { REPORT_PROGRESS_SQL, REPORT_PROGRESSES_SQL, START_TASK_SQL } from "../src/modules/tasks/hotPath.ts";
 import { ClaimNextTasksDocument, CompleteTasksDocument, CreateTasksDocument, RegisterAgentDocument } from "./generated/graphql.ts";
 import { type GraphQLClient, expectType } from "./support/client.ts";
@@ -63,14 +67,15 @@ interface Reads {
  * transaction PostgreSQL aborted as a deadlock or serialization victim (the server's background
  * work shares the database) runs again, as the server's own hot path does.
  */
-function countingReads<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<{ result: T; reads: Record<string, number> }> {
+function countingReads<T>(fn: (sql: SqlRunner) => Promise<T>, tables = ["Task", "Allocation", "Agent", "TaskAttempt"]): Promise<{ result: T; reads: Record<string, number> }> {
   return retryAborted(() => server.db.sql.transaction(async (sql) => {
     // The view holds what this connection read and has not reported yet, so what `fn` read is
     // the difference; nothing is reported in the middle of a transaction.
     const readsSoFar = () =>
       sql.query<Reads>(
         `SELECT relname AS table, (COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0))::int AS rows
-         FROM pg_stat_xact_user_tables WHERE relname IN ('Task', 'Allocation', 'Agent', 'TaskAttempt')`,
+         FROM pg_stat_xact_user_tables WHERE relname = ANY ($1)`,
+        [tables],
       );
     const before = await readsSoFar();
     const result = await fn(sql);
@@ -115,5 +120,14 @@ describe(`the hot path in a workspace with a long history (${onPostgres ? "Postg
       expect(rows, name).toHaveLength(expected);
       expect(reads.Task, `${name}: Task rows read`).toBeLessThan(10);
     }
+  });
+
+  it("the event tailer's read reads the events after its position, not the whole log", async () => {
+    const head = await settleEvents(server.db.sql);
+    // The history's claims and completions logged several events per task.
+    expect(head).toBeGreaterThan(BigInt(HISTORY * 4));
+    const { result: rows, reads } = await countingReads((sql) => sql.query<{ id: string }>(READ_EVENTS_SQL, [String(head - 3n), 500, String(head)]), ["Event"]);
+    expect(rows.map((r) => BigInt(r.id))).toEqual([head - 2n, head - 1n, head]);
+    expect(reads.Event, `Event rows read for 3 new events, of ${head} in the log`).toBeLessThan(20);
   });
 });
