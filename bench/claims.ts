@@ -7,11 +7,14 @@
  *
  * `functionCycles` is the ceiling the GraphQL figures are read against: the same claim and
  * completion SQL functions the server's hot path calls (src/modules/tasks/hotPath.ts), called
- * straight through the pg driver with no server in the loop.
+ * straight through the pg driver with no server in the loop, through the same gate the server
+ * puts them through (at most QUOTA_ROW_STATEMENTS of them in flight for the workspace).
  */
 import { randomBytes } from "node:crypto";
 import { decodeGlobalID } from "@pothos/plugin-relay";
+import pLimit from "p-limit";
 import pg from "pg";
+import { QUOTA_ROW_STATEMENTS } from "../src/modules/tasks/hotPath.ts";
 import { ClaimNextTaskDocument, ClaimNextTasksDocument, CompleteTaskDocument, CompleteTasksDocument } from "../test/generated/graphql.ts";
 import { expectType } from "../test/support/client.ts";
 import type { BenchServer } from "./serverProcess.ts";
@@ -65,6 +68,7 @@ export async function functionCycles(server: BenchServer, concurrency: number, t
   const first = expectType((await api.request(ClaimNextTaskDocument, { agentId: agents[0]!, types: [type] })).claimNextTask, "ClaimNextTaskPayload");
   expectType((await api.request(CompleteTaskDocument, { taskId: first.task!.id, leaseToken: first.leaseToken! })).completeTask, "CompleteTaskPayload");
   const pool = new pg.Pool({ connectionString: server.databaseUrl, max: concurrency });
+  const gate = pLimit(QUOTA_ROW_STATEMENTS);
   const completed = new Map<string, number>();
   try {
     const seconds = await timed(async () => {
@@ -73,10 +77,10 @@ export async function functionCycles(server: BenchServer, concurrency: number, t
           const agentId = decodeGlobalID(agentGlobalId).id;
           for (;;) {
             const token = randomBytes(24).toString("base64url");
-            const claimed = await pool.query<{ id: string }>(`SELECT id FROM "swarmgraph_claim_tasks"($1, $2, $3, NULL, $4::text[], 1, 300, $5::text[])`, [workspace, "bench", agentId, [type], [token]]);
+            const claimed = await gate(() => pool.query<{ id: string }>(`SELECT id FROM "swarmgraph_claim_tasks"($1, $2, $3, NULL, $4::text[], 1, 300, $5::text[])`, [workspace, "bench", agentId, [type], [token]]));
             const taskId = claimed.rows[0]?.id;
             if (!taskId) return;
-            const done = await pool.query(`SELECT id FROM "swarmgraph_complete_tasks"($1, $2, $3::text[], $4::text[], $5::jsonb[])`, [workspace, "bench", [taskId], [token], [null]]);
+            const done = await gate(() => pool.query(`SELECT id FROM "swarmgraph_complete_tasks"($1, $2, $3::text[], $4::text[], $5::jsonb[])`, [workspace, "bench", [taskId], [token], [null]]));
             if (done.rowCount !== 1) throw new Error(`task ${taskId} was not completed`);
             completed.set(taskId, (completed.get(taskId) ?? 0) + 1);
           }

@@ -56,7 +56,7 @@ import type { ClaimFilter } from "./service.ts";
  * flush). Two also keep a statement stuck on another lock (an agent row a slow transaction holds)
  * from stopping the workspace's hot path in this process.
  */
-const QUOTA_ROW_STATEMENTS = 2;
+export const QUOTA_ROW_STATEMENTS = 2;
 
 /** Per database (the server's SqlRunner) and workspace: the limiter of its quota-row statements. */
 const quotaRowGates = new WeakMap<SqlRunner, Map<string, LimitFunction>>();
