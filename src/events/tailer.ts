@@ -8,9 +8,8 @@
  * Each read first runs the sequencer (src/events/sequencer.ts), which gives committed events
  * their positions in commit order; positions are dense and final once visible, so the tailer
  * simply delivers `id > position` (up to the head that run returned) in id order and can never
- * skip one. A replica whose nudge
- * arrives while another replica is sequencing waits for that run's lock, and so reads its
- * result. The start position is the log's head after one sequencing run: every event committed
+ * skip one. A replica whose nudge arrives while another replica is sequencing waits for that
+ * run's lock, and so reads its result. The start position is the log's head after one sequencing run: every event committed
  * before the start is history (replayed by `after`), every later one is delivered live.
  */
 import type { SqlRunner } from "../db/sql.ts";

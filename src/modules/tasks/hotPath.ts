@@ -34,10 +34,11 @@
  * commit wakes every waiter to race for the row again, to a FIFO in Node.
  *
  * The fast path handles the common case only. Whenever something is out of the ordinary (an
- * agent that may not claim, a quota to materialize or a full one, a lost lease, a task with
- * dependents or a blackboard correlation), it changes nothing and returns `null` (or leaves the
- * task out); the caller then takes the general path in service.ts, which decides the same case
- * with full detail and the precise typed error.
+ * agent that may not claim, a full quota, a lost lease, a task with dependents or a blackboard
+ * correlation), it changes nothing and returns `null` (or leaves the task out); the caller then
+ * takes the general path in service.ts, which decides the same case with full detail and the
+ * precise typed error. A claim in a workspace without a tasks.running row yet (its first) says
+ * so instead, and the caller creates the row and claims again.
  */
 import pLimit, { type LimitFunction } from "p-limit";
 import { retryAborted } from "../../db/client.ts";

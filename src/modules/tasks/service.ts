@@ -12,7 +12,8 @@
  *
  * Two paths. Claims, start, progress and completion first try the hot path (hotPath.ts: one SQL
  * statement each, straight through the driver); whatever it hands back (errors, dependents,
- * blackboard work, a quota to materialize) is decided here, in Prisma transactions.
+ * blackboard work, a full quota) is decided here, in Prisma transactions. A workspace's first
+ * claim finds no tasks.running row: it is created here, and the claim goes back to the hot path.
  *
  * Lock order, in every transaction here: task rows and the agent row first, the workspace's
  * quota rows last. Quota rows are shared by every claim of a workspace, so taking them last
