@@ -1,9 +1,24 @@
 /**
  * What requests cost in Prisma statements: listing tasks with their relations and aggregates a
- * fixed number; a workspace's first claim, only the creation of its quota row.
+ * fixed number; a workspace's first claim, only the creation of its quota row; an ordinary
+ * failure or release, none (the hot path's one statement goes straight through the driver).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { ClaimNextTaskDocument, CreateSwarmDocument, CreateTaskGraphDocument, QuotaUsageDocument, RegisterAgentDocument, TasksDeepDocument } from "./generated/graphql.ts";
+import {
+  AgentReadModelDocument,
+  AuditTrailDocument,
+  ClaimNextTaskDocument,
+  CreateSwarmDocument,
+  CreateTaskDocument,
+  CreateTaskGraphDocument,
+  FailTaskDocument,
+  QuotaUsageDocument,
+  RegisterAgentDocument,
+  ReleaseTaskDocument,
+  TaskGivenBackDocument,
+  TasksDeepDocument,
+} from "./generated/graphql.ts";
+import { decodeGlobalID } from "@pothos/plugin-relay";
 import { expectType } from "./support/client.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
@@ -58,4 +73,67 @@ it("takes the hot path from a workspace's first claim on: Prisma only creates it
   // The row has the default limit, and counts the claim.
   const usage = (await api.request(QuotaUsageDocument, { resources: ["tasks.running"] })).quotaUsage;
   expect(usage).toEqual([expect.objectContaining({ resource: "tasks.running", limit: 1000, allocated: 1, custom: false })]);
+});
+
+it("fails and releases on the hot path: Prisma sends nothing, and task, attempt, agent, quota and events end as the general path leaves them", async () => {
+  const api = server.client({ workspace: "give-back-ws" });
+  const agent = expectType((await api.request(RegisterAgentDocument, { input: { name: "giver", type: "w" } })).registerAgent, "RegisterAgentPayload").agent;
+  const created = expectType((await api.request(CreateTaskDocument, { input: { description: "flaky", type: "give-back", maxAttempts: 2 } })).createTask, "CreateTaskPayload").task;
+  const claim = async () => {
+    const claimed = expectType((await api.request(ClaimNextTaskDocument, { agentId: agent.id, types: ["give-back"] })).claimNextTask, "ClaimNextTaskPayload");
+    return claimed.leaseToken!;
+  };
+  const prismaWrites = async <T>(call: () => Promise<T>): Promise<T> => {
+    statements.length = 0;
+    const result = await call();
+    const writes = statements.filter((sql) => /^\s*(INSERT|UPDATE|DELETE)/i.test(sql));
+    expect(writes, writes.join("\n")).toEqual([]);
+    return result;
+  };
+  const state = async () => {
+    const task = (await api.request(TaskGivenBackDocument, { id: created.id })).task!;
+    const agentStatus = (await api.request(AgentReadModelDocument, { id: agent.id, first: 10 })).agent!.status;
+    const running = (await api.request(QuotaUsageDocument, { resources: ["tasks.running"] })).quotaUsage[0]!.allocated;
+    return { task, agentStatus, running };
+  };
+
+  // Released: pending again at once, the attempt not counted, the slot given back, the agent idle.
+  let token = await claim();
+  const released = await prismaWrites(async () => expectType((await api.request(ReleaseTaskDocument, { taskId: created.id, leaseToken: token })).releaseTask, "ReleaseTaskPayload"));
+  expect(released.task).toMatchObject({ status: "PENDING", attemptCount: 0 });
+  let now = await state();
+  expect(now).toMatchObject({ agentStatus: "IDLE", running: 0, task: { status: "PENDING", attemptCount: 0, assignee: null, error: null } });
+  expect(now.task.attempts).toEqual([expect.objectContaining({ fence: 1, outcome: "RELEASED", error: null })]);
+  expect(Date.parse(now.task.availableAt)).toBeLessThanOrEqual(Date.now());
+
+  // A retryable failure with attempts left: pending again after the backoff (TASK_RETRY_BASE_SECONDS, 5 s here).
+  token = await claim();
+  const before = Date.now();
+  const retried = await prismaWrites(async () => expectType((await api.request(FailTaskDocument, { taskId: created.id, leaseToken: token, error: { message: "boom" } })).failTask, "FailTaskPayload"));
+  expect(retried.task).toMatchObject({ status: "PENDING", attemptCount: 1, error: { message: "boom" } });
+  now = await state();
+  expect(now).toMatchObject({ agentStatus: "IDLE", running: 0, task: { status: "PENDING", failedAt: null, assignee: null } });
+  expect(Date.parse(now.task.availableAt) - before).toBeGreaterThan(3_000);
+  expect(now.task.attempts.at(-1)).toMatchObject({ fence: 2, outcome: "FAILED", error: { message: "boom" } });
+  expect((await api.request(ClaimNextTaskDocument, { agentId: agent.id, types: ["give-back"] })).claimNextTask).toMatchObject({ task: null });
+
+  // Its last attempt fails: FAILED for good.
+  await server.db.prisma.task.update({ where: { id: decodeGlobalID(created.id).id }, data: { availableAt: new Date() } });
+  token = await claim();
+  const failed = await prismaWrites(async () => expectType((await api.request(FailTaskDocument, { taskId: created.id, leaseToken: token, error: { message: "boom again" } })).failTask, "FailTaskPayload"));
+  expect(failed.task).toMatchObject({ status: "FAILED", attemptCount: 2 });
+  now = await state();
+  expect(now).toMatchObject({ agentStatus: "IDLE", running: 0, task: { status: "FAILED", assignee: null, error: { message: "boom again" } } });
+  expect(now.task.failedAt).not.toBeNull();
+  expect(now.task.attempts.map((a) => a.outcome)).toEqual(["RELEASED", "FAILED", "FAILED"]);
+
+  // The audit trail holds each change's events in order, as the general path writes them.
+  await server.events.tailer.drain();
+  const trail = await api.request(AuditTrailDocument, { first: 50, filter: { domain: ["task", "agent", "quota"] } });
+  const actions = trail.auditTrail.edges.map((e) => e.node.action).filter((a) => a !== "task.created" && a !== "agent.registered" && a !== "quota.allocated");
+  expect(actions).toEqual([
+    ...["task.claimed", "agent.status", "task.released", "agent.status", "quota.released"],
+    ...["task.claimed", "agent.status", "task.retry_scheduled", "agent.status", "quota.released"],
+    ...["task.claimed", "agent.status", "task.failed", "agent.status", "quota.released"],
+  ]);
 });

@@ -4,7 +4,18 @@
  */
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClaimNextTaskDocument, CompleteTaskDocument, CreateTaskDocument, RegisterAgentDocument, TasksDocument } from "./generated/graphql.ts";
+import {
+  AgentDocument,
+  ClaimNextTaskDocument,
+  CompleteTaskDocument,
+  CreateTaskDocument,
+  FailTaskDocument,
+  QuotaUsageDocument,
+  RegisterAgentDocument,
+  ReleaseTaskDocument,
+  TaskGivenBackDocument,
+  TasksDocument,
+} from "./generated/graphql.ts";
 import { type GraphQLClient, expectType } from "./support/client.ts";
 import { onPostgres } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -12,15 +23,16 @@ import { startTestServer, type TestServer } from "./support/server.ts";
 let server: TestServer;
 let api: GraphQLClient;
 beforeAll(async () => {
-  server = await startTestServer({ config: { leaseSeconds: 300 } });
+  // No retry backoff: a failed task is claimable again at once (the give-back race below).
+  server = await startTestServer({ config: { leaseSeconds: 300, retryBaseSeconds: 0 } });
   api = server.client({ workspace: "race-ws" });
 });
 afterAll(() => server?.stop());
 
-async function agents(prefix: string, count: number): Promise<string[]> {
+async function agents(prefix: string, count: number, client = api): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    ids.push(expectType((await api.request(RegisterAgentDocument, { input: { name: `${prefix}-${i}`, type: "worker" } })).registerAgent, "RegisterAgentPayload").agent.id);
+    ids.push(expectType((await client.request(RegisterAgentDocument, { input: { name: `${prefix}-${i}`, type: "worker" } })).registerAgent, "RegisterAgentPayload").agent.id);
   }
   return ids;
 }
@@ -69,5 +81,84 @@ describe(`claims under concurrency (${onPostgres ? "PostgreSQL" : "PGlite"})`, (
     // The work was shared, not done by one agent.
     expect(new Set([...completedBy.values()].flat()).size).toBeGreaterThan(1);
     // Bounded by count, not time; a generous limit because 2,000+ requests on a shared 2-core machine can be slow.
+  }, 600_000);
+
+  it("16 agents completing, failing and releasing at once: every task ends once, and the slot counter always equals the open allocations and the tasks held", async () => {
+    // What each attempt does, by task number and fence: releases (not counted), retryable failures
+    // and completions; every fifth task allows two attempts, so some of them fail for good.
+    const total = onPostgres ? 240 : 90;
+    const api = server.client({ workspace: "give-back-ws" });
+    const action = (n: number, fence: number) => (fence === 1 ? (["release", "fail", "complete"] as const)[n % 3]! : fence === 2 && n % 2 === 0 ? "fail" : "complete");
+    const expected = (n: number) => (n % 5 === 0 && n % 3 === 1 && n % 2 === 0 ? "FAILED" : "COMPLETED");
+    const ids = new Map<string, number>();
+    for (let i = 0; i < total; i += 60) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(60, total - i) }, (_, j) =>
+          api.request(CreateTaskDocument, { input: { description: `give-back ${i + j}`, type: "give-back", maxAttempts: (i + j) % 5 === 0 ? 2 : 3 } }),
+        ),
+      );
+      batch.forEach((r, j) => ids.set(expectType(r.createTask, "CreateTaskPayload").task.id, i + j));
+    }
+    const workers = await agents("giver", 16, api);
+    // The database's truth, read in one snapshot while the agents run: the slot counter, the open
+    // allocations it counts and the tasks held, which must all be equal after every commit.
+    const drift: { allocated: number; open: number; held: number }[] = [];
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        const [row] = await server.db.sql.query<{ allocated: number; open: string; held: string }>(
+          `SELECT q.allocated,
+             (SELECT count(*) FROM "Allocation" a WHERE a."quotaId" = q.id AND a."releasedAt" IS NULL) AS open,
+             (SELECT count(*) FROM "Task" t WHERE t."workspaceId" = q."workspaceId" AND t.status IN ('CLAIMED', 'RUNNING')) AS held
+           FROM "Quota" q WHERE q."workspaceId" = 'give-back-ws' AND q.resource = 'tasks.running'`,
+        );
+        const sample = row && { allocated: row.allocated, open: Number(row.open), held: Number(row.held) };
+        if (sample && (sample.allocated !== sample.open || sample.open !== sample.held)) drift.push(sample);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const done: string[] = [];
+    const attemptsMade = new Map<string, string[]>();
+    try {
+      await Promise.all(
+        workers.map(async (agentId) => {
+          for (;;) {
+            const claim = expectType((await api.request(ClaimNextTaskDocument, { agentId, types: ["give-back"] })).claimNextTask, "ClaimNextTaskPayload");
+            if (!claim.task) return;
+            const { id, fence } = claim.task;
+            const act = action(ids.get(id)!, fence);
+            attemptsMade.set(id, [...(attemptsMade.get(id) ?? []), act]);
+            const taskId = id;
+            const leaseToken = claim.leaseToken!;
+            if (act === "release") expectType((await api.request(ReleaseTaskDocument, { taskId, leaseToken })).releaseTask, "ReleaseTaskPayload");
+            else if (act === "fail") {
+              const failed = expectType((await api.request(FailTaskDocument, { taskId, leaseToken, error: { fence } })).failTask, "FailTaskPayload").task;
+              if (failed.status === "FAILED") done.push(id);
+            } else {
+              expectType((await api.request(CompleteTaskDocument, { taskId, leaseToken })).completeTask, "CompleteTaskPayload");
+              done.push(id);
+            }
+          }
+        }),
+      );
+    } finally {
+      running = false;
+      await sampler;
+    }
+    expect(drift).toEqual([]);
+    expect(done).toHaveLength(total);
+    expect(new Set(done).size).toBe(total);
+    for (const [id, n] of ids) {
+      const task = (await api.request(TaskGivenBackDocument, { id })).task!;
+      const made = attemptsMade.get(id)!;
+      expect({ n, status: task.status, outcomes: task.attempts.map((a) => a.outcome) }).toEqual({
+        n,
+        status: expected(n),
+        outcomes: made.map((act) => (act === "release" ? "RELEASED" : act === "fail" ? "FAILED" : "COMPLETED")),
+      });
+      expect(task.attemptCount).toBe(made.filter((act) => act !== "release").length);
+    }
+    expect((await api.request(QuotaUsageDocument, { resources: ["tasks.running"] })).quotaUsage[0]!.allocated).toBe(0);
+    for (const agentId of workers) expect((await api.request(AgentDocument, { id: agentId })).agent?.status).toBe("IDLE");
   }, 600_000);
 });

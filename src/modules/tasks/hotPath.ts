@@ -1,7 +1,7 @@
 /**
- * The agent hot path: claim, start, progress and complete in one SQL statement each, sent
- * straight through the driver (no Prisma interactive transaction, no round trip to Node while a
- * lock is held).
+ * The agent hot path: claim, start, progress, complete, fail and release in one SQL statement
+ * each, sent straight through the driver (no Prisma interactive transaction, no round trip to
+ * Node while a lock is held).
  *
  * Why. Through Prisma, a claim was ~14 statements in one interactive transaction, and the
  * workspace's `tasks.running` quota row (which every claim and completion locks) stayed locked
@@ -9,7 +9,8 @@
  * more agents made the whole workspace slower.
  *
  * How. Claims and completions are the plpgsql functions of migration `task_hot_path`
- * (`swarmgraph_claim_tasks`, `swarmgraph_complete_tasks`); start and progress are single
+ * (`swarmgraph_claim_tasks`, `swarmgraph_complete_tasks`), failures and releases that of migration
+ * `hot_path_fail_release` (`swarmgraph_give_back_task`); start and progress are single
  * data-modifying CTEs here. Each is one statement in its own (autocommit) transaction, so every
  * lock it takes is released at its commit. The quota row is the last thing each function locks,
  * so it is held only for the function's tail. The lock order is the general path's (task rows,
@@ -28,7 +29,7 @@
  *   (the sequencer orders them; src/events/sequencer.ts);
  * - deadlock victims: a statement PostgreSQL aborted to break a deadlock runs again (`statement`).
  *
- * Claims and completions of one workspace go through a gate (`quotaRowGate`): this process sends
+ * Claims, completions, failures and releases of one workspace go through a gate (`quotaRowGate`): this process sends
  * at most two of them at a time. They all lock the same quota row, so they could not progress
  * side by side anyway; the gate only moves the queue from PostgreSQL's lock manager, where each
  * commit wakes every waiter to race for the row again, to a FIFO in Node.
@@ -177,6 +178,36 @@ export async function completeTasks(sql: SqlRunner, actor: Actor, completions: r
     ]),
   );
   return new Map(rows.map((row) => [row.id, row]));
+}
+
+/**
+ * The holder gives a task back: `FAILED` (failTask: re-queued after its backoff, or failed for
+ * good) or `RELEASED` (releaseTask: pending again at once, the attempt not counted). One call of
+ * migration hot_path_fail_release's function.
+ * @returns the task as it is now; null when the general path must decide (the lease is not held,
+ *   or a final failure has dependents or a blackboard correlation to settle)
+ */
+export async function giveBackTask(
+  sql: SqlRunner,
+  actor: Actor,
+  taskId: string,
+  leaseToken: string,
+  outcome: { kind: "FAILED"; error: Record<string, unknown>; retryable: boolean; retryBaseSeconds: number } | { kind: "RELEASED" },
+): Promise<Task | null> {
+  const failed = outcome.kind === "FAILED" ? outcome : undefined;
+  const [row] = await quotaRowGate(sql, actor.workspaceId, () =>
+    statement<TaskRow>(sql, `SELECT * FROM "swarmgraph_give_back_task"($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`, [
+      actor.workspaceId,
+      actor.subject,
+      taskId,
+      leaseToken,
+      outcome.kind,
+      failed ? JSON.stringify(failed.error) : null,
+      failed?.retryable ?? false,
+      failed?.retryBaseSeconds ?? 0,
+    ]),
+  );
+  return row ?? null;
 }
 
 /** CLAIMED → RUNNING with the lease extended; null when the general path must decide. */

@@ -443,7 +443,7 @@ builder.mutationFields((t) => ({
     errors: { types: holderErrors },
     args: { input: t.arg({ type: LeaseInput("FailTaskInput", "The failure of a held task.", "fail"), required: true, description: "The failure." }) },
     resolve: async (_root, { input }, ctx) => ({
-      task: await tasks.failTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, input.error, (input.retryable as boolean | null) ?? true, lease(ctx)),
+      task: await tasks.failTask(ctx.db, ctx.sql, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken, input.error, (input.retryable as boolean | null) ?? true, lease(ctx)),
     }),
   }),
   releaseTask: t.field({
@@ -452,6 +452,6 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "tasks:claim" },
     errors: { types: holderErrors },
     args: { input: t.arg({ type: LeaseInput("ReleaseTaskInput", "The task and its lease token."), required: true, description: "The task and its lease token." }) },
-    resolve: async (_root, { input }, ctx) => ({ task: await tasks.releaseTask(ctx.db, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken) }),
+    resolve: async (_root, { input }, ctx) => ({ task: await tasks.releaseTask(ctx.db, ctx.sql, actorOf(ctx), rawId(input.taskId, "Task"), input.leaseToken) }),
   }),
 }));

@@ -10,8 +10,8 @@
  * - fence:   a counter bumped by every claim; attempts record it, so late writes are attributable.
  * - attempt: one claim of the task by one agent, kept with its outcome.
  *
- * Two paths. Claims, start, progress and completion first try the hot path (hotPath.ts: one SQL
- * statement each, straight through the driver); whatever it hands back (errors, dependents,
+ * Two paths. Claims, start, progress, completion, failure and release first try the hot path
+ * (hotPath.ts: one SQL statement each, straight through the driver); whatever it hands back (errors, dependents,
  * blackboard work, a full quota) is decided here, in Prisma transactions. A workspace's first
  * claim finds no tasks.running row: it is created here, and the claim goes back to the hot path.
  *
@@ -357,6 +357,7 @@ async function completeTaskGeneral(
  */
 export async function failTask(
   db: PrismaClient,
+  sql: SqlRunner,
   actor: Actor,
   taskId: string,
   leaseToken: string,
@@ -365,6 +366,8 @@ export async function failTask(
   lease: LeaseSettings,
 ): Promise<Task> {
   const error = parseInput(jsonObjectRule, errorInput, "input.error") as Prisma.InputJsonObject;
+  const fast = await hotPath.giveBackTask(sql, actor, taskId, leaseToken, { kind: "FAILED", error, retryable, retryBaseSeconds: lease.retryBaseSeconds });
+  if (fast) return fast;
   return db.$transaction(async (tx) => {
     const task = await holdLease(tx, actor, taskId, leaseToken);
     await endAttempt(tx, task, "FAILED", error);
@@ -379,7 +382,9 @@ export async function failTask(
 }
 
 /** The holder gives the task back: PENDING again at once, and the attempt does not count. */
-export async function releaseTask(db: PrismaClient, actor: Actor, taskId: string, leaseToken: string): Promise<Task> {
+export async function releaseTask(db: PrismaClient, sql: SqlRunner, actor: Actor, taskId: string, leaseToken: string): Promise<Task> {
+  const fast = await hotPath.giveBackTask(sql, actor, taskId, leaseToken, { kind: "RELEASED" });
+  if (fast) return fast;
   return db.$transaction(async (tx) => {
     const task = await holdLease(tx, actor, taskId, leaseToken);
     await endAttempt(tx, task, "RELEASED", null);
