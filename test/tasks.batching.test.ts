@@ -1,7 +1,8 @@
 /**
  * What requests cost in Prisma statements: listing tasks with their relations and aggregates a
  * fixed number; a workspace's first claim, only the creation of its quota row; an ordinary
- * failure or release, none (the hot path's one statement goes straight through the driver).
+ * failure, release or heartbeat, none (the hot path's one statement goes straight through the
+ * driver).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
@@ -12,11 +13,13 @@ import {
   CreateTaskDocument,
   CreateTaskGraphDocument,
   FailTaskDocument,
+  HeartbeatDocument,
   QuotaUsageDocument,
   RegisterAgentDocument,
   ReleaseTaskDocument,
   TaskGivenBackDocument,
   TasksDeepDocument,
+  TerminateAgentDocument,
 } from "./generated/graphql.ts";
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { expectType } from "./support/client.ts";
@@ -136,4 +139,40 @@ it("fails and releases on the hot path: Prisma sends nothing, and task, attempt,
     ...["task.claimed", "agent.status", "task.retry_scheduled", "agent.status", "quota.released"],
     ...["task.claimed", "agent.status", "task.failed", "agent.status", "quota.released"],
   ]);
+});
+
+it("records heartbeats in one statement: no Prisma writes; metrics and the end of a silence are events, in order; a terminated or unknown agent is refused", async () => {
+  const api = server.client({ workspace: "heartbeat-ws" });
+  const agent = expectType((await api.request(RegisterAgentDocument, { input: { name: "beater", type: "w" } })).registerAgent, "RegisterAgentPayload").agent;
+  const beat = async (metrics?: Record<string, unknown>) => {
+    statements.length = 0;
+    const result = (await api.request(HeartbeatDocument, { input: { id: agent.id, metrics } })).heartbeat;
+    const writes = statements.filter((sql) => /^\s*(INSERT|UPDATE|DELETE)/i.test(sql));
+    expect(writes, writes.join("\n")).toEqual([]);
+    return expectType(result, "HeartbeatPayload").agent;
+  };
+  const plain = await beat();
+  expect(plain).toMatchObject({ status: "IDLE", health: { status: "HEALTHY", metrics: null } });
+  expect(Date.now() - Date.parse(plain.lastHeartbeatAt!)).toBeLessThan(60_000);
+  expect((await beat({ cpu: 0.5 })).health.metrics).toEqual({ cpu: 0.5 });
+  // Silent past HEARTBEAT_UNRESPONSIVE_AFTER_SECONDS (fast-forwarded): the next heartbeat says since when.
+  const silentSince = new Date(Date.now() - 3_600_000);
+  await server.db.prisma.agent.update({ where: { id: decodeGlobalID(agent.id).id }, data: { lastHeartbeatAt: silentSince } });
+  const resumed = await beat({ cpu: 0.75 });
+  expect(resumed.health).toMatchObject({ status: "HEALTHY", metrics: { cpu: 0.75 } });
+  expect((await beat()).health.metrics).toEqual({ cpu: 0.75 }); // kept until new metrics arrive
+
+  await server.events.tailer.drain();
+  const trail = await api.request(AuditTrailDocument, { first: 20, filter: { domain: ["agent"] } });
+  expect(trail.auditTrail.edges.map((e) => [e.node.action, e.node.details])).toEqual([
+    ["agent.registered", expect.anything()],
+    ["agent.metrics", { metrics: { cpu: 0.5 } }],
+    ["agent.heartbeat_resumed", { silentSince: silentSince.toISOString() }],
+    ["agent.metrics", { metrics: { cpu: 0.75 } }],
+  ]);
+
+  expectType((await api.request(TerminateAgentDocument, { id: agent.id })).terminateAgent, "TerminateAgentPayload");
+  const refused = expectType((await api.request(HeartbeatDocument, { input: { id: agent.id } })).heartbeat, "IllegalTransitionError");
+  expect(refused.message).toMatch(/TERMINATED/);
+  expect((await server.client({ workspace: "other-ws" }).request(HeartbeatDocument, { input: { id: agent.id } })).heartbeat).toMatchObject({ __typename: "NotFoundError" });
 });

@@ -97,7 +97,7 @@ builder.mutationFields((t) => ({
     errors: { types: transitionErrors },
     args: { input: t.arg({ type: HeartbeatInput, required: true, description: "Which agent, and its metrics." }) },
     resolve: async (_root, { input }, ctx) => ({
-      agent: await agents.recordHeartbeat(ctx.db, actorOf(ctx), rawId(input.id, "Agent"), input.metrics, agents.healthThresholds(ctx.config)),
+      agent: await agents.recordHeartbeat(ctx.db, ctx.sql, actorOf(ctx), rawId(input.id, "Agent"), input.metrics, agents.healthThresholds(ctx.config)),
     }),
   }),
   pauseAgent: t.field({

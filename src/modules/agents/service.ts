@@ -3,7 +3,8 @@
  * Every change runs in one transaction with its event-log row.
  */
 import type { Config } from "../../config.ts";
-import type { Db, PrismaClient } from "../../db/client.ts";
+import { type Db, type PrismaClient, retryAborted } from "../../db/client.ts";
+import type { SqlRunner } from "../../db/sql.ts";
 import { lockForTransition } from "../../db/locks.ts";
 import { type Actor, recordEvent } from "../../events/eventLog.ts";
 import { z } from "zod";
@@ -75,18 +76,53 @@ export async function updateAgent(db: PrismaClient, actor: Actor, id: string, in
 }
 
 /**
+ * A heartbeat in one statement (straight through the driver, like the task hot path): $1 agent id,
+ * $2 workspace, $3 metrics (jsonb or null), $4 the unresponsive threshold in seconds, $5 actor.
+ * It locks the agent row, stamps it and writes the events {@link recordHeartbeat} describes, in
+ * that order; no row when the agent is unknown here or terminated (the caller then says which).
+ * The workspace check is `IS NOT DISTINCT FROM` so the lookup stays a primary-key probe (see
+ * migration hot_path_history).
+ */
+export const HEARTBEAT_SQL = `WITH before AS (
+       SELECT a.id, coalesce(a."lastHeartbeatAt", a."createdAt") AS "lastSeen" FROM "Agent" a
+       WHERE a.id = $1 AND a."workspaceId" IS NOT DISTINCT FROM $2 AND a.status IN ('IDLE', 'BUSY', 'PAUSED')
+       FOR NO KEY UPDATE
+     ), beat AS (
+       UPDATE "Agent" a SET "lastHeartbeatAt" = now(), metrics = COALESCE($3::jsonb, a.metrics), "updatedAt" = now()
+       FROM before b WHERE a.id = b.id
+       RETURNING a.*
+     ), events AS (
+       INSERT INTO "PendingEvent" ("workspaceId", topic, type, "entityId", payload, actor, "createdAt")
+       SELECT $2, 'agent', e.type, b.id, e.payload, $5, now()
+       FROM before b CROSS JOIN LATERAL (VALUES
+         (0, 'agent.heartbeat_resumed', jsonb_build_object('silentSince', to_char(b."lastSeen" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+           now() - b."lastSeen" >= make_interval(secs => $4)),
+         (1, 'agent.metrics', jsonb_build_object('metrics', $3::jsonb), $3::jsonb IS NOT NULL)
+       ) AS e(n, type, payload, due)
+       WHERE e.due ORDER BY e.n
+     )
+     SELECT * FROM beat`;
+
+/**
  * Records a sign of life, with optional resource metrics. A plain heartbeat writes no event (it
  * is not a state change); one carrying metrics writes `agent.metrics`, and one that ends a
- * silence longer than the unresponsive threshold writes `agent.heartbeat_resumed`.
+ * silence longer than the unresponsive threshold writes `agent.heartbeat_resumed`. One statement
+ * ({@link HEARTBEAT_SQL}); a refused one (unknown or terminated agent) gets its precise error
+ * from the general path.
  */
 export async function recordHeartbeat(
   db: PrismaClient,
+  sql: SqlRunner,
   actor: Actor,
   id: string,
   metricsInput: Record<string, unknown> | null | undefined,
   thresholds: HealthThresholds,
 ): Promise<Agent> {
   const metrics = json(parseInput(optionalJsonObjectRule, metricsInput, "input.metrics"));
+  const [beat] = await retryAborted(() =>
+    sql.query<Agent>(HEARTBEAT_SQL, [id, actor.workspaceId, metrics == null ? null : JSON.stringify(metrics), thresholds.unresponsiveAfter, actor.subject]),
+  );
+  if (beat) return beat;
   return db.$transaction(async (tx) => {
     await lockAgent(tx, actor, id, "heartbeat");
     const before = await tx.agent.findUniqueOrThrow({ where: { id }, select: { lastHeartbeatAt: true, createdAt: true, status: true } });
