@@ -1,12 +1,13 @@
 /**
- * The hot path's cost does not grow with a workspace's size. Every claim, start, progress report
- * and completion looks its rows up by key; a plan that walks an index of the whole workspace
+ * The hot path's cost does not grow with a workspace's size. Every claim, start, progress report,
+ * completion, failure and release looks its rows up by key; a plan that walks an index of the whole workspace
  * instead (what the planner chose on unanalyzed tables before migration hot_path_history) reads
  * every task the workspace ever finished, or every task its agents hold, on each call.
  *
  * The rows each statement reads are counted by PostgreSQL itself (pg_stat_xact_user_tables: a
- * connection's sequential and index reads per table), so the statements (the two SQL functions,
- * and the start and progress statements of src/modules/tasks/hotPath.ts) are run directly here,
+ * connection's sequential and index reads per table), so the statements (the SQL functions of
+ * claims, completions, failures and releases, and the start and progress statements of
+ * src/modules/tasks/hotPath.ts) are run directly here,
  * each in a transaction of the test's, after a history made through the API. So is the event
  * tailer's read (src/events/tailer.ts), which every replica runs after every change: it must
  * read the new events, not the log that history left.
@@ -117,6 +118,25 @@ describe(`the hot path in a workspace with a long history (${onPostgres ? "Postg
     // times (the task about ten, its allocation two); a walk of the history reads all of them.
     expect(Object.keys(reads).sort()).toEqual(["Agent", "Allocation", "Task", "TaskAttempt"]);
     for (const [table, rows] of Object.entries(reads)) expect(rows, `${table} rows read (all: ${JSON.stringify(reads)})`).toBeLessThan(20);
+  });
+
+  it(`a release and a failure read a few rows, not the ${HISTORY} tasks the workspace finished before`, async () => {
+    await createTasks("given-back", 1);
+    const agentId = decodeGlobalID(agents[0]!).id;
+    const claim = async (token: string) => {
+      const claimed = await server.db.sql.query<{ id: string }>(`SELECT id FROM "swarmgraph_claim_tasks"($1, 'test', $2, NULL, ARRAY['given-back'], 1, 300, ARRAY[$3])`, [WORKSPACE, agentId, token]);
+      expect(claimed, "the claim of the one task of type given-back").toHaveLength(1);
+      return claimed[0]!.id;
+    };
+    const giveBack = `SELECT id, status::text FROM "swarmgraph_give_back_task"($1, 'test', $2, $3, $4, $5::jsonb, false, 0)`;
+    const id = await claim("history-release-token");
+    const released = await countingReads((sql) => sql.query(giveBack, [WORKSPACE, id, "history-release-token", "RELEASED", null]));
+    await claim("history-fail-token");
+    const failed = await countingReads((sql) => sql.query(giveBack, [WORKSPACE, id, "history-fail-token", "FAILED", JSON.stringify({ message: "no" })]));
+    expect([released.result, failed.result]).toEqual([[{ id, status: "PENDING" }], [{ id, status: "FAILED" }]]);
+    for (const { reads } of [released, failed]) {
+      for (const [table, rows] of Object.entries(reads)) expect(rows, `${table} rows read (all: ${JSON.stringify(reads)})`).toBeLessThan(20);
+    }
   });
 
   it(`start, progress and a batch of progress reports read the tasks they name, not the ${HELD_ELSEWHERE} another agent holds`, async () => {
