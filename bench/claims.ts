@@ -5,6 +5,11 @@
  * task was completed exactly once. Each scenario also reports how fast its tasks were created
  * (createTasks, 100 per call, one client).
  *
+ * `giveBackCycles`: the holder's other ways out, claimNextTask + releaseTask (pending again at
+ * once) and claimNextTask + failTask (retryable, retried at once: the server runs with
+ * TASK_RETRY_BASE_SECONDS=0), each verified (every release and failure took effect, each task
+ * failed exactly maxAttempts times, the last for good).
+ *
  * `functionCycles` is the ceiling the GraphQL figures are read against: the same claim and
  * completion SQL functions the server's hot path calls (src/modules/tasks/hotPath.ts), called
  * straight through the pg driver with no server in the loop, through the same gate the server
@@ -15,7 +20,7 @@ import { decodeGlobalID } from "@pothos/plugin-relay";
 import pLimit from "p-limit";
 import pg from "pg";
 import { QUOTA_ROW_STATEMENTS } from "../src/modules/tasks/hotPath.ts";
-import { ClaimNextTaskDocument, ClaimNextTasksDocument, CompleteTaskDocument, CompleteTasksDocument } from "../test/generated/graphql.ts";
+import { ClaimNextTaskDocument, ClaimNextTasksDocument, CompleteTaskDocument, CompleteTasksDocument, FailTaskDocument, ReleaseTaskDocument } from "../test/generated/graphql.ts";
 import { expectType } from "../test/support/client.ts";
 import type { BenchServer } from "./serverProcess.ts";
 import { createTasks, record, registerAgents, type Result, timed } from "./support.ts";
@@ -94,4 +99,44 @@ export async function functionCycles(server: BenchServer, concurrency: number, t
   } finally {
     await pool.end();
   }
+}
+
+/** claimNextTask + releaseTask (`cycles` of them over a few tasks) or + failTask (every task until it failed for good). */
+export async function giveBackCycles(server: BenchServer, kind: "release" | "fail", concurrency: number, cycles: number): Promise<Result> {
+  const workspace = `bench-${kind}-${concurrency}`;
+  const api = server.client({ workspace });
+  const type = "give-back";
+  const MAX_ATTEMPTS = 3; // the default
+  const tasks = kind === "release" ? 100 : Math.ceil(cycles / MAX_ATTEMPTS);
+  await createTasks(api, type, tasks);
+  const agents = await registerAgents(api, "agent", concurrency);
+  let left = kind === "release" ? cycles : Number.POSITIVE_INFINITY;
+  let done = 0;
+  const failures = new Map<string, string[]>();
+  const seconds = await timed(async () => {
+    await Promise.all(
+      agents.map(async (agentId) => {
+        while (left-- > 0) {
+          const claim = expectType((await api.request(ClaimNextTaskDocument, { agentId, types: [type] })).claimNextTask, "ClaimNextTaskPayload");
+          if (!claim.task) return;
+          const taskId = claim.task.id;
+          const leaseToken = claim.leaseToken!;
+          if (kind === "release") {
+            const task = expectType((await api.request(ReleaseTaskDocument, { taskId, leaseToken })).releaseTask, "ReleaseTaskPayload").task;
+            if (task.status !== "PENDING" || task.attemptCount !== 0) throw new Error(`release of ${taskId} left it ${task.status} after ${task.attemptCount} attempts`);
+          } else {
+            const task = expectType((await api.request(FailTaskDocument, { taskId, leaseToken, error: { message: "bench" } })).failTask, "FailTaskPayload").task;
+            failures.set(taskId, [...(failures.get(taskId) ?? []), task.status]);
+          }
+          done++;
+        }
+      }),
+    );
+  });
+  const expectedFailures = [...Array(MAX_ATTEMPTS - 1).fill("PENDING"), "FAILED"].join();
+  if (kind === "fail" && (failures.size !== tasks || [...failures.values()].some((statuses) => statuses.join() !== expectedFailures))) {
+    throw new Error(`claim + fail: ${failures.size} of ${tasks} tasks failed ${MAX_ATTEMPTS} times ending FAILED: the run is invalid`);
+  }
+  if (kind === "release" && done !== cycles) throw new Error(`claim + release: ${done} of ${cycles} cycles: the run is invalid`);
+  return record({ group: "claim+complete cycles", scenario: `swarmgraph claim + ${kind} C=${concurrency}`, ops: done, seconds });
 }

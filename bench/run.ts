@@ -6,7 +6,7 @@
  * its own correctness (each task completed exactly once, every event delivered).
  *
  * Sizes are environment variables (defaults in brackets): BENCH_TASKS [2000] tasks per cycle
- * scenario (a quarter at C = 1), BENCH_BATCH [10] claims per claimNextTasks; delivery to one
+ * scenario (a quarter at C = 1; cycles for claim + release and claim + fail), BENCH_BATCH [10] claims per claimNextTasks; delivery to one
  * swarm: BENCH_SUBSCRIBERS [1000] at BENCH_EVENTS_PER_SECOND [20]; delivery of each task's
  * progress: BENCH_PROGRESS_SUBSCRIBERS [5000] at BENCH_PROGRESS_PER_SECOND [1000] reports in all,
  * BENCH_PROGRESS_BATCH [10] per request;
@@ -17,7 +17,7 @@
  * runs it in the bench's process, because it reads the statement log.
  */
 import pg from "pg";
-import { claimCycles, functionCycles } from "./claims.ts";
+import { claimCycles, functionCycles, giveBackCycles } from "./claims.ts";
 import { type Audience, type DeliveryLoad, deliveryScenario, minimalDelivery, swarmgraphDelivery } from "./delivery.ts";
 import { graphileWorkerCycles, rawSqlClaims } from "./peers.ts";
 import { queryCost } from "./queryCost.ts";
@@ -60,6 +60,9 @@ if (runs("cycles")) {
   for (const c of concurrencies) await withServerProcess("postgres", (server) => claimCycles(server, "swarmgraph single", c, tasksAt(c)));
   for (const c of [8, 32]) await withServerProcess("postgres", (server) => claimCycles(server, "swarmgraph batched", c, TASKS, BATCH));
   await withServerProcess("postgres", (server) => functionCycles(server, 8, TASKS));
+  for (const kind of ["release", "fail"] as const) {
+    await withServerProcess("postgres", (server) => giveBackCycles(server, kind, 8, TASKS), { TASK_RETRY_BASE_SECONDS: "0" });
+  }
   await scratchDatabase(async (url) => {
     for (const c of concurrencies) await graphileWorkerCycles(url, c, tasksAt(c));
     for (const c of concurrencies) await rawSqlClaims(url, c, tasksAt(c));
@@ -92,6 +95,8 @@ report({ tasks: TASKS, batch: BATCH, delivery, progress, requests: REQUESTS, dat
   { name: `batched claims C=32 / raw SQL claim C=32`, value: rate(cycles, `swarmgraph batched C=32 batch ${BATCH}`) / rate(cycles, "raw SQL claim C=32"), target: "≥ 0.5" },
   { name: "single claims C=8 / the same SQL functions called directly C=8", value: rate(cycles, "swarmgraph single C=8") / rate(cycles, "swarmgraph SQL functions C=8"), target: "(information: the server's share)" },
   { name: "SQL functions called directly C=8 / graphile-worker C=8", value: rate(cycles, "swarmgraph SQL functions C=8") / rate(cycles, "graphile-worker C=8"), target: "(information: the SQL's share)" },
+  { name: "claim + release C=8 / claim + complete C=8 (single)", value: rate(cycles, "swarmgraph claim + release C=8") / rate(cycles, "swarmgraph single C=8"), target: "(information: ≈ 1, one statement each)" },
+  { name: "claim + fail C=8 / claim + complete C=8 (single)", value: rate(cycles, "swarmgraph claim + fail C=8") / rate(cycles, "swarmgraph single C=8"), target: "(information: ≈ 1, one statement each)" },
   { name: "PGlite / PostgreSQL, single claims C=8", value: rate(cycles, "swarmgraph single on PGlite C=8") / rate(cycles, "swarmgraph single C=8"), target: "(information)" },
   { name: "deliveries/s swarmgraph / minimal graphql-ws, one swarm", value: deliveries("swarm", delivery), target: "≥ 0.5" },
   { name: `p99 ms event → client at half load (${half(delivery).eventsPerSecond} events/s), one swarm, swarmgraph`, value: p99("swarmgraph", "swarm", half(delivery)), target: "< 50" },
