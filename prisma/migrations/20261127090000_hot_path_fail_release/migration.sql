@@ -21,7 +21,7 @@
 -- retryDelaySeconds in service.ts) holding only its other allocations; otherwise FAILED, and
 -- everything it held is given back.
 CREATE OR REPLACE FUNCTION "swarmgraph_give_back_task"(
-  p_workspace text, p_actor text, p_id text, p_token text, p_outcome text, p_error jsonb, p_retryable boolean, p_retry_base_seconds integer
+  p_workspace text, p_actor text, p_id text, p_token text, p_outcome text, p_error jsonb, p_retryable boolean, p_retry_base_seconds double precision
 ) RETURNS SETOF "Task"
 LANGUAGE plpgsql VOLATILE
 SET plan_cache_mode = force_generic_plan
