@@ -29,10 +29,11 @@
  *   (the sequencer orders them; src/events/sequencer.ts);
  * - deadlock victims: a statement PostgreSQL aborted to break a deadlock runs again (`statement`).
  *
- * Claims, completions, failures and releases of one workspace go through a gate (`quotaRowGate`): this process sends
- * at most two of them at a time. They all lock the same quota row, so they could not progress
- * side by side anyway; the gate only moves the queue from PostgreSQL's lock manager, where each
- * commit wakes every waiter to race for the row again, to a FIFO in Node.
+ * Claims, completions, failures and releases of one workspace go through a gate
+ * (`quotaRowGate`): this process sends at most two of them at a time. They all lock the same
+ * quota row, so they could not progress side by side anyway; the gate only moves the queue from
+ * PostgreSQL's lock manager, where each commit wakes every waiter to race for the row again, to a
+ * FIFO in Node.
  *
  * The fast path handles the common case only. Whenever something is out of the ordinary (an
  * agent that may not claim, a full quota, a lost lease, a task with dependents or a blackboard
