@@ -87,19 +87,19 @@ describe(`claims under concurrency (${onPostgres ? "PostgreSQL" : "PGlite"})`, (
     // What each attempt does, by task number and fence: releases (not counted), retryable failures
     // and completions; every fifth task allows two attempts, so some of them fail for good.
     const total = onPostgres ? 240 : 90;
-    const api = server.client({ workspace: "give-back-ws" });
+    const givers = server.client({ workspace: "give-back-ws" });
     const action = (n: number, fence: number) => (fence === 1 ? (["release", "fail", "complete"] as const)[n % 3]! : fence === 2 && n % 2 === 0 ? "fail" : "complete");
     const expected = (n: number) => (n % 5 === 0 && n % 3 === 1 && n % 2 === 0 ? "FAILED" : "COMPLETED");
     const ids = new Map<string, number>();
     for (let i = 0; i < total; i += 60) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(60, total - i) }, (_, j) =>
-          api.request(CreateTaskDocument, { input: { description: `give-back ${i + j}`, type: "give-back", maxAttempts: (i + j) % 5 === 0 ? 2 : 3 } }),
+          givers.request(CreateTaskDocument, { input: { description: `give-back ${i + j}`, type: "give-back", maxAttempts: (i + j) % 5 === 0 ? 2 : 3 } }),
         ),
       );
       batch.forEach((r, j) => ids.set(expectType(r.createTask, "CreateTaskPayload").task.id, i + j));
     }
-    const workers = await agents("giver", 16, api);
+    const workers = await agents("giver", 16, givers);
     // The database's truth, read in one snapshot while the agents run: the slot counter, the open
     // allocations it counts and the tasks held, which must all be equal after every commit.
     const drift: { allocated: number; open: number; held: number }[] = [];
@@ -123,19 +123,19 @@ describe(`claims under concurrency (${onPostgres ? "PostgreSQL" : "PGlite"})`, (
       await Promise.all(
         workers.map(async (agentId) => {
           for (;;) {
-            const claim = expectType((await api.request(ClaimNextTaskDocument, { agentId, types: ["give-back"] })).claimNextTask, "ClaimNextTaskPayload");
+            const claim = expectType((await givers.request(ClaimNextTaskDocument, { agentId, types: ["give-back"] })).claimNextTask, "ClaimNextTaskPayload");
             if (!claim.task) return;
             const { id, fence } = claim.task;
             const act = action(ids.get(id)!, fence);
             attemptsMade.set(id, [...(attemptsMade.get(id) ?? []), act]);
             const taskId = id;
             const leaseToken = claim.leaseToken!;
-            if (act === "release") expectType((await api.request(ReleaseTaskDocument, { taskId, leaseToken })).releaseTask, "ReleaseTaskPayload");
+            if (act === "release") expectType((await givers.request(ReleaseTaskDocument, { taskId, leaseToken })).releaseTask, "ReleaseTaskPayload");
             else if (act === "fail") {
-              const failed = expectType((await api.request(FailTaskDocument, { taskId, leaseToken, error: { fence } })).failTask, "FailTaskPayload").task;
+              const failed = expectType((await givers.request(FailTaskDocument, { taskId, leaseToken, error: { fence } })).failTask, "FailTaskPayload").task;
               if (failed.status === "FAILED") done.push(id);
             } else {
-              expectType((await api.request(CompleteTaskDocument, { taskId, leaseToken })).completeTask, "CompleteTaskPayload");
+              expectType((await givers.request(CompleteTaskDocument, { taskId, leaseToken })).completeTask, "CompleteTaskPayload");
               done.push(id);
             }
           }
@@ -149,7 +149,7 @@ describe(`claims under concurrency (${onPostgres ? "PostgreSQL" : "PGlite"})`, (
     expect(done).toHaveLength(total);
     expect(new Set(done).size).toBe(total);
     for (const [id, n] of ids) {
-      const task = (await api.request(TaskGivenBackDocument, { id })).task!;
+      const task = (await givers.request(TaskGivenBackDocument, { id })).task!;
       const made = attemptsMade.get(id)!;
       expect({ n, status: task.status, outcomes: task.attempts.map((a) => a.outcome) }).toEqual({
         n,
@@ -158,7 +158,7 @@ describe(`claims under concurrency (${onPostgres ? "PostgreSQL" : "PGlite"})`, (
       });
       expect(task.attemptCount).toBe(made.filter((act) => act !== "release").length);
     }
-    expect((await api.request(QuotaUsageDocument, { resources: ["tasks.running"] })).quotaUsage[0]!.allocated).toBe(0);
-    for (const agentId of workers) expect((await api.request(AgentDocument, { id: agentId })).agent?.status).toBe("IDLE");
+    expect((await givers.request(QuotaUsageDocument, { resources: ["tasks.running"] })).quotaUsage[0]!.allocated).toBe(0);
+    for (const agentId of workers) expect((await givers.request(AgentDocument, { id: agentId })).agent?.status).toBe("IDLE");
   }, 600_000);
 });
