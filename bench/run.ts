@@ -6,8 +6,9 @@
  * its own correctness (each task completed exactly once, every event delivered).
  *
  * Sizes are environment variables (defaults in brackets): BENCH_TASKS [2000] tasks per cycle
- * scenario (a quarter at C = 1; cycles for claim + release and claim + fail), BENCH_BATCH [10] claims per claimNextTasks; delivery to one
- * swarm: BENCH_SUBSCRIBERS [1000] at BENCH_EVENTS_PER_SECOND [20]; delivery of each task's
+ * scenario (a quarter at C = 1; cycles for claim + release and claim + fail), BENCH_BATCH [10]
+ * claims per claimNextTasks; delivery to one swarm: BENCH_SUBSCRIBERS [1000] at
+ * BENCH_EVENTS_PER_SECOND [20]; delivery of each task's
  * progress: BENCH_PROGRESS_SUBSCRIBERS [5000] at BENCH_PROGRESS_PER_SECOND [1000] reports in all,
  * BENCH_PROGRESS_BATCH [10] per request;
  * BENCH_DELIVERY_SECONDS [10] per delivery run; BENCH_REQUESTS [400] per query-cost scenario.

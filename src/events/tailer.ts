@@ -9,8 +9,9 @@
  * their positions in commit order; positions are dense and final once visible, so the tailer
  * simply delivers `id > position` (up to the head that run returned) in id order and can never
  * skip one. A replica whose nudge arrives while another replica is sequencing waits for that
- * run's lock, and so reads its result. The start position is the log's head after one sequencing run: every event committed
- * before the start is history (replayed by `after`), every later one is delivered live.
+ * run's lock, and so reads its result. The start position is the log's head after one
+ * sequencing run: every event committed before the start is history (replayed by `after`),
+ * every later one is delivered live.
  */
 import type { SqlRunner } from "../db/sql.ts";
 import type { Logger } from "../logger.ts";

@@ -11,9 +11,10 @@
  * - attempt: one claim of the task by one agent, kept with its outcome.
  *
  * Two paths. Claims, start, progress, completion, failure and release first try the hot path
- * (hotPath.ts: one SQL statement each, straight through the driver); whatever it hands back (errors, dependents,
- * blackboard work, a full quota) is decided here, in Prisma transactions. A workspace's first
- * claim finds no tasks.running row: it is created here, and the claim goes back to the hot path.
+ * (hotPath.ts: one SQL statement each, straight through the driver); whatever it hands back
+ * (errors, dependents, blackboard work, a full quota) is decided here, in Prisma transactions. A
+ * workspace's first claim finds no tasks.running row: it is created here, and the claim goes back
+ * to the hot path.
  *
  * Lock order, in every transaction here: task rows and the agent row first, the workspace's
  * quota rows last. Quota rows are shared by every claim of a workspace, so taking them last
